@@ -1,0 +1,1 @@
+"""The walproposer/safekeeper WAL consensus, written once as sans-I/O actors."""

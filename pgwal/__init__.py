@@ -1,0 +1,1 @@
+"""pgwal: read, write and check PostgreSQL write-ahead log (WAL)."""

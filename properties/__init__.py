@@ -1,0 +1,1 @@
+"""The invariant library: properties declared once, checked by every driver."""
