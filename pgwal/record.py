@@ -8,7 +8,62 @@ way ``pg_waldump`` does). Field names follow PostgreSQL's ``xlogrecord.h`` and
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
+
+from pgwal.errors import WalBadBlock, WalBadLength
+from pgwal.versions import WalVersion
+
+__all__ = [
+    "BKPBLOCK_HAS_DATA",
+    "BKPBLOCK_HAS_IMAGE",
+    "BKPBLOCK_SAME_REL",
+    "BKPBLOCK_WILL_INIT",
+    "BLCKSZ",
+    "SIZE_OF_XLOG_RECORD",
+    "XLOG_RECORD",
+    "XLR_BLOCK_ID_DATA_LONG",
+    "XLR_BLOCK_ID_DATA_SHORT",
+    "XLR_BLOCK_ID_ORIGIN",
+    "XLR_BLOCK_ID_TOPLEVEL_XID",
+    "XLR_MAX_BLOCK_ID",
+    "XLOG_RECORD_MAX_SIZE",
+    "BlockRef",
+    "Record",
+    "RelFileLocator",
+    "canonical_blocks",
+    "decode_record",
+    "encode_record",
+    "make_block_ref",
+]
+
+# --- on-disk layout (xlogrecord.h) -------------------------------------------------------------
+XLOG_RECORD = struct.Struct("<IIQBB2xI")
+"""XLogRecord: xl_tot_len, xl_xid, xl_prev, xl_info, xl_rmid, (2 pad), xl_crc."""
+SIZE_OF_XLOG_RECORD = XLOG_RECORD.size
+assert SIZE_OF_XLOG_RECORD == 24
+XLOG_RECORD_MAX_SIZE = 1020 * 1024 * 1024
+"""Largest xl_tot_len accepted (XLogRecordMaxSize of PostgreSQL 16+; 14/15 allow a bit more)."""
+BLCKSZ = 8192
+
+_BLOCK_HEADER = struct.Struct("<BBH")  # id, fork_flags, data_length
+_IMAGE_HEADER = struct.Struct("<HHB")  # length, hole_offset, bimg_info
+_U16 = struct.Struct("<H")
+_U32 = struct.Struct("<I")
+_RLOC = struct.Struct("<III")
+assert _BLOCK_HEADER.size == 4 and _IMAGE_HEADER.size == 5 and _RLOC.size == 12
+
+BKPBLOCK_FORK_MASK = 0x0F
+BKPBLOCK_HAS_IMAGE = 0x10
+BKPBLOCK_HAS_DATA = 0x20
+BKPBLOCK_WILL_INIT = 0x40
+BKPBLOCK_SAME_REL = 0x80
+
+XLR_MAX_BLOCK_ID = 32
+XLR_BLOCK_ID_DATA_SHORT = 255
+XLR_BLOCK_ID_DATA_LONG = 254
+XLR_BLOCK_ID_ORIGIN = 253
+XLR_BLOCK_ID_TOPLEVEL_XID = 252
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +123,404 @@ class Record:
     def fpi_len(self) -> int:
         """Bytes of full-page images in the record (pg_waldump's ``fpi_len``)."""
         return sum(len(b.image) for b in self.blocks if b.has_image)
+
+
+# --- decoding (DecodeXLogRecord) ---------------------------------------------------------------
+
+_rloc_cache: dict[bytes, RelFileLocator] = {}
+
+
+def _rlocator(raw: bytes) -> RelFileLocator:
+    """Interned RelFileLocator for 12 raw bytes (most records touch few relations)."""
+    loc = _rloc_cache.get(raw)
+    if loc is None:
+        if len(_rloc_cache) > 65536:
+            _rloc_cache.clear()
+        loc = RelFileLocator(*_RLOC.unpack(raw))
+        _rloc_cache[raw] = loc
+    return loc
+
+
+def _short(lsn: int, what: str) -> WalBadBlock:
+    return WalBadBlock(
+        f"record with invalid length at {lsn >> 32:X}/{lsn & 0xFFFFFFFF:X}: {what}", lsn=lsn
+    )
+
+
+def decode_record(payload: bytes, lsn: int, end_lsn: int, version: WalVersion) -> Record:
+    """Decode a complete record (``payload`` = its ``xl_tot_len`` bytes, header included).
+
+    The CRC is not checked here (the decoder does that first, as xlogreader
+    does). Raises ``WalBadLength`` if the length field disagrees with
+    ``len(payload)`` and ``WalBadBlock`` for inconsistent block or data headers,
+    with the messages xlogreader uses.
+    """
+    tot_len, xid, prev, info, rmid, crc = XLOG_RECORD.unpack_from(payload, 0)
+    if tot_len != len(payload) or tot_len < SIZE_OF_XLOG_RECORD:
+        raise WalBadLength(
+            f"record length field {tot_len} disagrees with {len(payload)} bytes assembled",
+            lsn=lsn,
+        )
+    pos = SIZE_OF_XLOG_RECORD
+    # Fast path: no block references, just a short main-data header.
+    if tot_len > pos and payload[pos] == XLR_BLOCK_ID_DATA_SHORT:
+        mlen = payload[pos + 1]
+        if pos + 2 + mlen != tot_len:
+            raise _short(lsn, f"main data length {mlen} but {tot_len - pos - 2} bytes remain")
+        return Record(
+            lsn, end_lsn, prev, xid, tot_len, info, rmid, crc, (), payload[pos + 2 :], None, None
+        )
+    return _decode_general(payload, lsn, end_lsn, version, tot_len, xid, prev, info, rmid, crc)
+
+
+def _decode_general(  # noqa: C901, PLR0912, PLR0915 - one pass over the headers, as xlogreader
+    payload: bytes,
+    lsn: int,
+    end_lsn: int,
+    version: WalVersion,
+    tot_len: int,
+    xid: int,
+    prev: int,
+    info: int,
+    rmid: int,
+    crc: int,
+) -> Record:
+    pos = SIZE_OF_XLOG_RECORD
+    datatotal = 0
+    main_len = 0
+    origin = None
+    toplevel = None
+    max_block_id = -1
+    # per block: (id, fork_flags, data_len, bimg_len, hole_off, hole_len, bimg_info, rloc, blkno)
+    specs = []
+    rloc = None
+    has_hole_bit = version.bkpimage_has_hole
+    compress_mask = version.bkpimage_compress_mask
+    try:
+        while tot_len - pos > datatotal:
+            block_id = payload[pos]
+            pos += 1
+            if block_id == XLR_BLOCK_ID_DATA_SHORT:
+                main_len = payload[pos]
+                pos += 1
+                datatotal += main_len
+                break
+            if block_id == XLR_BLOCK_ID_DATA_LONG:
+                (main_len,) = _U32.unpack_from(payload, pos)
+                pos += 4
+                datatotal += main_len
+                break
+            if block_id == XLR_BLOCK_ID_ORIGIN:
+                (origin,) = _U16.unpack_from(payload, pos)
+                pos += 2
+                continue
+            if block_id == XLR_BLOCK_ID_TOPLEVEL_XID:
+                (toplevel,) = _U32.unpack_from(payload, pos)
+                pos += 4
+                continue
+            if block_id > XLR_MAX_BLOCK_ID:
+                raise WalBadBlock(f"invalid block_id {block_id} at {_lsn(lsn)}", lsn=lsn)
+            if block_id <= max_block_id:
+                raise WalBadBlock(f"out-of-order block_id {block_id} at {_lsn(lsn)}", lsn=lsn)
+            max_block_id = block_id
+            fork_flags = payload[pos]
+            (data_len,) = _U16.unpack_from(payload, pos + 1)
+            pos += 3
+            if fork_flags & BKPBLOCK_HAS_DATA:
+                if data_len == 0:
+                    raise WalBadBlock(
+                        f"BKPBLOCK_HAS_DATA set, but no data included at {_lsn(lsn)}", lsn=lsn
+                    )
+            elif data_len != 0:
+                raise WalBadBlock(
+                    f"BKPBLOCK_HAS_DATA not set, but data length is {data_len} at {_lsn(lsn)}",
+                    lsn=lsn,
+                )
+            datatotal += data_len
+            bimg_len = hole_off = hole_len = bimg_info = 0
+            if fork_flags & BKPBLOCK_HAS_IMAGE:
+                bimg_len, hole_off, bimg_info = _IMAGE_HEADER.unpack_from(payload, pos)
+                pos += 5
+                datatotal += bimg_len
+                has_hole = bimg_info & has_hole_bit
+                compressed = bimg_info & compress_mask
+                if has_hole and compressed:
+                    (hole_len,) = _U16.unpack_from(payload, pos)
+                    pos += 2
+                elif has_hole:
+                    hole_len = BLCKSZ - bimg_len
+                _check_image(lsn, bool(has_hole), bool(compressed), bimg_len, hole_off, hole_len)
+            if not fork_flags & BKPBLOCK_SAME_REL:
+                rloc = _rlocator(payload[pos : pos + 12])
+                if pos + 12 > tot_len:
+                    raise IndexError
+                pos += 12
+            elif rloc is None:
+                raise WalBadBlock(
+                    f"BKPBLOCK_SAME_REL set but no previous rel at {_lsn(lsn)}", lsn=lsn
+                )
+            (blkno,) = _U32.unpack_from(payload, pos)
+            pos += 4
+            specs.append(
+                (
+                    block_id,
+                    fork_flags,
+                    data_len,
+                    bimg_len,
+                    hole_off,
+                    hole_len,
+                    bimg_info,
+                    rloc,
+                    blkno,
+                )
+            )
+    except (IndexError, struct.error):
+        raise _short(lsn, f"block headers run past xl_tot_len {tot_len}") from None
+    if pos > tot_len or tot_len - pos != datatotal:
+        raise _short(lsn, f"headers announce {datatotal} data bytes but {tot_len - pos} remain")
+    blocks = []
+    apply_bit = version.bkpimage_apply
+    compression_of = version.compression_of
+    for (
+        block_id,
+        fork_flags,
+        data_len,
+        bimg_len,
+        hole_off,
+        hole_len,
+        bimg_info,
+        loc,
+        blkno,
+    ) in specs:
+        if fork_flags & BKPBLOCK_HAS_IMAGE:
+            image = payload[pos : pos + bimg_len]
+            pos += bimg_len
+            has_image = True
+            compression = compression_of(bimg_info)
+        else:
+            image = b""
+            has_image = False
+            compression = None
+        data = payload[pos : pos + data_len]
+        pos += data_len
+        blocks.append(
+            BlockRef(
+                block_id,
+                fork_flags & BKPBLOCK_FORK_MASK,
+                fork_flags,
+                loc,
+                blkno,
+                has_image,
+                bool(bimg_info & apply_bit),
+                image,
+                bimg_info,
+                hole_off,
+                hole_len,
+                compression,
+                data,
+            )
+        )
+    main_data = payload[pos : pos + main_len]
+    return Record(
+        lsn,
+        end_lsn,
+        prev,
+        xid,
+        tot_len,
+        info,
+        rmid,
+        crc,
+        tuple(blocks),
+        main_data,
+        origin,
+        toplevel,
+    )
+
+
+def _lsn(lsn: int) -> str:
+    return f"{lsn >> 32:X}/{lsn & 0xFFFFFFFF:X}"
+
+
+def _check_image(
+    lsn: int, has_hole: bool, compressed: bool, bimg_len: int, hole_off: int, hole_len: int
+) -> None:
+    """xlogreader's consistency checks of a block image header."""
+    at = _lsn(lsn)
+    if has_hole and (hole_off == 0 or hole_len == 0 or bimg_len == BLCKSZ):
+        raise WalBadBlock(
+            f"BKPIMAGE_HAS_HOLE set, but hole offset {hole_off} length {hole_len} "
+            f"block image length {bimg_len} at {at}",
+            lsn=lsn,
+        )
+    if not has_hole and (hole_off != 0 or hole_len != 0):
+        raise WalBadBlock(
+            f"BKPIMAGE_HAS_HOLE not set, but hole offset {hole_off} length {hole_len} at {at}",
+            lsn=lsn,
+        )
+    if compressed and bimg_len == BLCKSZ:
+        raise WalBadBlock(
+            f"BKPIMAGE_COMPRESSED set, but block image length {bimg_len} at {at}", lsn=lsn
+        )
+    if not has_hole and not compressed and bimg_len != BLCKSZ:
+        raise WalBadBlock(
+            "neither BKPIMAGE_HAS_HOLE nor BKPIMAGE_COMPRESSED set, "
+            f"but block image length is {bimg_len} at {at}",
+            lsn=lsn,
+        )
+
+
+# --- encoding (XLogRecordAssemble) -------------------------------------------------------------
+
+
+def make_block_ref(
+    block_id: int,
+    rlocator: RelFileLocator,
+    blkno: int,
+    *,
+    version: WalVersion,
+    fork: int = 0,
+    data: bytes = b"",
+    image: bytes = b"",
+    will_init: bool = False,
+    apply_image: bool = True,
+    hole_offset: int = 0,
+    hole_length: int = 0,
+    compression: str | None = None,
+) -> BlockRef:
+    """A ``BlockRef`` with ``fork_flags`` and ``bimg_info`` derived from the arguments.
+
+    ``image`` is the stored image (without the hole; compressed if
+    ``compression`` is set). ``BKPBLOCK_SAME_REL`` is not set here; see
+    ``canonical_blocks``.
+    """
+    flags = fork & BKPBLOCK_FORK_MASK
+    bimg_info = 0
+    if image:
+        flags |= BKPBLOCK_HAS_IMAGE
+        if hole_length:
+            bimg_info |= version.bkpimage_has_hole
+        if apply_image:
+            bimg_info |= version.bkpimage_apply
+        if compression is not None:
+            bimg_info |= version.compress_bit(compression)
+    if data:
+        flags |= BKPBLOCK_HAS_DATA
+    if will_init:
+        flags |= BKPBLOCK_WILL_INIT
+    return BlockRef(
+        block_id,
+        fork & BKPBLOCK_FORK_MASK,
+        flags,
+        rlocator,
+        blkno,
+        bool(image),
+        bool(image) and apply_image,
+        image,
+        bimg_info,
+        hole_offset if image else 0,
+        hole_length if image else 0,
+        compression if image else None,
+        data,
+    )
+
+
+def canonical_blocks(blocks: tuple[BlockRef, ...] | list[BlockRef]) -> tuple[BlockRef, ...]:
+    """Set ``BKPBLOCK_SAME_REL`` exactly where a block's relation equals the previous one's.
+
+    This is what PostgreSQL's XLogRecordAssemble does, so records built from
+    the result decode back to identical ``BlockRef`` values.
+    """
+    out = []
+    prev = None
+    for b in blocks:
+        flags = b.fork_flags & ~BKPBLOCK_SAME_REL
+        if prev is not None and b.rlocator == prev:
+            flags |= BKPBLOCK_SAME_REL
+        prev = b.rlocator
+        out.append(
+            BlockRef(
+                b.block_id, b.fork, flags, b.rlocator, b.blkno, b.has_image, b.apply_image,
+                b.image, b.bimg_info, b.hole_offset, b.hole_length, b.compression, b.data,
+            )
+        )  # fmt: skip
+    return tuple(out)
+
+
+def encode_record(  # noqa: PLR0913 - mirrors the XLogRecord fields
+    *,
+    xid: int,
+    info: int,
+    rmid: int,
+    prev: int,
+    main_data: bytes = b"",
+    blocks: tuple[BlockRef, ...] | list[BlockRef] = (),
+    origin: int | None = None,
+    toplevel_xid: int | None = None,
+    version: WalVersion,
+) -> bytes:
+    """The complete record bytes (header with ``xl_crc`` + block/data headers + data).
+
+    Raises ``ValueError`` (``WalBadBlock``) for blocks that would not decode:
+    ids out of order or above 32, flags that disagree with the content,
+    images that break xlogreader's hole/length rules.
+    """
+    from pgwal.crc import crc32c  # local import keeps record.py free of import cycles
+
+    headers = bytearray()
+    payloads: list[bytes] = []
+    last_id = -1
+    prev_loc = None
+    for b in blocks:
+        if not 0 <= b.block_id <= XLR_MAX_BLOCK_ID or b.block_id <= last_id:
+            raise WalBadBlock(f"block_id {b.block_id} invalid or out of order (after {last_id})")
+        last_id = b.block_id
+        flags = b.fork_flags
+        if bool(flags & BKPBLOCK_HAS_IMAGE) != b.has_image or bool(
+            flags & BKPBLOCK_HAS_DATA
+        ) != bool(b.data):
+            raise WalBadBlock(
+                f"block {b.block_id}: fork_flags 0x{flags:02X} disagree with "
+                f"has_image={b.has_image} data length {len(b.data)}"
+            )
+        if flags & BKPBLOCK_SAME_REL and b.rlocator != prev_loc:
+            raise WalBadBlock(f"block {b.block_id}: BKPBLOCK_SAME_REL but a different relation")
+        if len(b.data) > 0xFFFF:
+            raise WalBadBlock(f"block {b.block_id}: data length {len(b.data)} exceeds 65535")
+        headers += _BLOCK_HEADER.pack(b.block_id, flags, len(b.data))
+        if b.has_image:
+            has_hole = bool(b.bimg_info & version.bkpimage_has_hole)
+            compressed = bool(b.bimg_info & version.bkpimage_compress_mask)
+            hole_len = b.hole_length if has_hole else 0
+            if has_hole and not compressed and len(b.image) != BLCKSZ - hole_len:
+                raise WalBadBlock(
+                    f"block {b.block_id}: image of {len(b.image)} bytes with a hole of "
+                    f"{hole_len} (expected {BLCKSZ - hole_len} bytes)"
+                )
+            _check_image(0, has_hole, compressed, len(b.image), b.hole_offset, hole_len)
+            headers += _IMAGE_HEADER.pack(len(b.image), b.hole_offset, b.bimg_info)
+            if has_hole and compressed:
+                headers += _U16.pack(hole_len)
+            payloads.append(b.image)
+        if not flags & BKPBLOCK_SAME_REL:
+            loc = b.rlocator
+            headers += _RLOC.pack(loc.spc_oid, loc.db_oid, loc.rel_number)
+        prev_loc = b.rlocator
+        headers += _U32.pack(b.blkno)
+        payloads.append(b.data)
+    if origin is not None:
+        headers += bytes((XLR_BLOCK_ID_ORIGIN,)) + _U16.pack(origin)
+    if toplevel_xid is not None:
+        headers += bytes((XLR_BLOCK_ID_TOPLEVEL_XID,)) + _U32.pack(toplevel_xid)
+    if main_data:
+        if len(main_data) < 256:
+            headers += bytes((XLR_BLOCK_ID_DATA_SHORT, len(main_data)))
+        else:
+            headers += bytes((XLR_BLOCK_ID_DATA_LONG,)) + _U32.pack(len(main_data))
+        payloads.append(main_data)
+    body = bytes(headers) + b"".join(payloads)
+    tot_len = SIZE_OF_XLOG_RECORD + len(body)
+    if tot_len > XLOG_RECORD_MAX_SIZE:
+        raise WalBadLength(f"record of {tot_len} bytes exceeds {XLOG_RECORD_MAX_SIZE}")
+    head = XLOG_RECORD.pack(tot_len, xid, prev, info, rmid, 0)
+    crc = crc32c(head[:20], crc32c(body))
+    return XLOG_RECORD.pack(tot_len, xid, prev, info, rmid, crc) + body
