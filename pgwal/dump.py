@@ -16,6 +16,7 @@ line are precomputed and each record costs one ``%`` format plus its desc.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable
 
 from pgwal.record import BlockRef, Record
@@ -163,7 +164,7 @@ def _safe_desc(fn, rec: Record) -> str:  # noqa: ANN001 - a DescFn
     """Run a describer; a record whose main data is too short gets a marker, not a crash."""
     try:
         return fn(rec)
-    except (IndexError, ValueError, KeyError, OverflowError) as exc:  # struct.error is a ValueError
+    except (struct.error, IndexError, ValueError, KeyError, OverflowError) as exc:
         return f"(undecodable {len(rec.main_data)}-byte main data: {exc})"
 
 
