@@ -128,6 +128,7 @@ class Record:
 # --- decoding (DecodeXLogRecord) ---------------------------------------------------------------
 
 _rloc_cache: dict[bytes, RelFileLocator] = {}
+_MASKS: dict[int, int] = {}  # major -> BKPIMAGE compression bits (computed once)
 
 
 def _rlocator(raw: bytes) -> RelFileLocator:
@@ -195,7 +196,9 @@ def _decode_general(  # noqa: C901, PLR0912, PLR0915 - one pass over the headers
     specs = []
     rloc = None
     has_hole_bit = version.bkpimage_has_hole
-    compress_mask = version.bkpimage_compress_mask
+    compress_mask = _MASKS.get(version.major)
+    if compress_mask is None:
+        compress_mask = _MASKS[version.major] = version.bkpimage_compress_mask
     try:
         while tot_len - pos > datatotal:
             block_id = payload[pos]
