@@ -11,6 +11,7 @@
 """
 
 from pgwal.decoder import EndOfWal, WalDecoder, decode_buffer, find_end_of_wal
+from pgwal.encoder import WalEncoder
 from pgwal.errors import (
     WalArgumentError,
     WalBadBlock,
@@ -59,6 +60,7 @@ __all__ = [
     "WalBadRmgr",
     "WalCorrupt",
     "WalDecoder",
+    "WalEncoder",
     "WalError",
     "WalNotFound",
     "WalReader",
