@@ -93,7 +93,7 @@ def state_fingerprint(model: Any, state: Any) -> int:
 class Adapter:
     """Resolves a model's optional fast paths once, so the search loop stays simple."""
 
-    def __init__(self, model: Any, symmetry: bool) -> None:
+    def __init__(self, model: Any, symmetry: bool, fingerprints: bool = False) -> None:
         for name in ("init_states", "properties"):
             if not callable(getattr(model, name, None)):
                 raise InvalidArgument(f"model {model!r} has no {name}(): see modelcheck.explore")
@@ -109,6 +109,7 @@ class Adapter:
         if symmetry and canonical is None:
             raise InvalidArgument(f"symmetry=True but model {model!r} declares no canonical()")
         self.symmetry = symmetry
+        self.fingerprints = fingerprints
         self.int_states = all(isinstance(s, int) for s in model.init_states())
         self.key: Callable[[Any], Hashable] = self._make_key(canonical)
         props = list(model.properties())
@@ -127,8 +128,13 @@ class Adapter:
         )
 
     def _make_key(self, canonical: Callable | None) -> Callable[[Any], Hashable]:
-        if self.int_states:
-            # States are already compact ints (interned): keep them exact.
+        """The seen-set key: exact (the state or its canonical form) unless fingerprinting.
+
+        Exact keys cannot collide; with ``fingerprints`` the explorer keeps
+        64-bit stable fingerprints instead (TLC's trade: far less memory per
+        state for large state sets, a negligible collision probability).
+        """
+        if self.int_states or not self.fingerprints:
             return canonical if canonical is not None else _identity
         value = getattr(self.model, "value", None)
         if canonical is not None:

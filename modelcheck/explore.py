@@ -16,8 +16,9 @@ expanded if no member of its orbit (``model.canonical``) was seen before; the
 level, each state's successors in the model's action order, so for a model
 that is not truly symmetric the counts still match TLC's single-worker run.
 
-The seen set maps each state's key (the state itself when states are compact
-ints, else a stable 64-bit fingerprint) to its parent's key: no whole states
+The seen set maps each state's key (the state or its canonical form, exact;
+or, with ``fingerprints=True``, a stable 64-bit BLAKE2b fingerprint of its
+canonical encoding, never Python's ``hash()``) to its parent's key: no whole states
 are kept beyond the frontier. A counterexample is rebuilt by replaying from an
 initial state, picking at each step the successor whose key matches.
 
@@ -134,6 +135,7 @@ def explore(
     progress: TextIO | None = None,
     progress_interval_s: float = 2.0,
     keep_keys: bool = False,
+    fingerprints: bool = False,
 ) -> ExploreResult:
     """Explore every state of ``model`` reachable inside its boundary.
 
@@ -141,7 +143,9 @@ def explore(
     ``dfs`` searches depth-first (no shortest-trace guarantee); ``max_depth``
     bounds the levels explored; ``progress`` (e.g. ``sys.stderr``) gets a
     line with rates every ``progress_interval_s``. Ctrl-C stops the search
-    and returns the figures so far (``interrupted=True``).
+    and returns the figures so far (``interrupted=True``). ``fingerprints``
+    stores 64-bit stable fingerprints instead of exact keys (less memory for
+    models whose states are not compact ints).
     """
     if not isinstance(workers, int) or workers < 1:
         raise InvalidArgument(f"workers={workers!r}: expected a positive integer")
@@ -149,7 +153,7 @@ def explore(
         raise InvalidArgument(f"workers={workers}: the explorer is single-process for now; use 1")
     if max_depth is not None and (not isinstance(max_depth, int) or max_depth < 1):
         raise InvalidArgument(f"max_depth={max_depth!r}: expected a positive integer or None")
-    adapter = Adapter(model, symmetry)
+    adapter = Adapter(model, symmetry, fingerprints)
     search = _Search(adapter, stop_on_violation, progress, progress_interval_s, max_depth)
     result = search.result
     result.model = getattr(model, "name", type(model).__name__)

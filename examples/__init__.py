@@ -1,0 +1,1 @@
+"""Protocols written the way a user of modelcheck would write their own."""
