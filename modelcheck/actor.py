@@ -53,7 +53,7 @@ class Context:
         self.effects.append(("send", to, msg))
 
     def connect(self, dst: int) -> Endpoint:
-        """Open a connection to node ``dst``; usable at once (messages queue behind the handshake)."""
+        """Open a connection to node ``dst``; usable at once (sends queue behind the handshake)."""
         ep = self._host.open_connection(self.node, dst)
         self.effects.append(("connect", ep))
         return ep
