@@ -76,3 +76,28 @@ def run(seed: int, n: int = 5) -> list[int]:
     world, storage = build(seed, n)
     world.run(until_ms=1_000_000)
     return storage
+
+
+class ReliableCopyScenario:
+    """The reliable-copy example as a campaign scenario (``--scenario reliable-copy``)."""
+
+    name = "reliable-copy"
+    n = 10
+
+    def run_seed(self, seed: int, *, mutant: str | None = None, acceptors: int = 3,
+                 keep_log: bool = False, wire: bool = False):
+        from modelcheck.errors import TaskFailed
+        from modelcheck.sim import CRASH, OK, SAFETY, SeedResult
+
+        world, storage = build(seed, self.n)
+        outcome, prop, message = OK, None, ""
+        try:
+            world.run(until_ms=1_000_000)
+        except TaskFailed as exc:
+            outcome, prop, message = CRASH, "crash", str(exc)
+        if outcome == OK and storage != list(range(1, self.n + 1)):
+            outcome, prop = SAFETY, "exact_copy"
+            message = f"receiver holds {storage}, expected 1..{self.n}"
+        return SeedResult(seed, outcome, prop, message, len(world.events or ()),
+                          world.executor.steps, world.now, world.log_digest(),
+                          world.log_lines() if keep_log else None)
