@@ -117,7 +117,8 @@ class Executor:
         self.current: Task | None = None
         self.tasks: list[Task] = []  # live tasks in spawn order
         self._runnable: list[Task] = []
-        self._heap: list[tuple[int, int, Any, int]] = []  # (time, seq, task or Timer, token)
+        # (time, seq, target, token): token -1 = plain callback, 0 = Timer, >0 = task wake-up
+        self._heap: list[tuple[int, int, Any, int]] = []
         self._seq = 0
         self._next_tid = 0
         self.on_task_done: Callable[[Task], None] | None = None
@@ -160,26 +161,33 @@ class Executor:
             raise InvalidArgument(f"call_at: when={when} is in the past (now={self.now})")
         timer = Timer(when, callback)
         self._seq += 1
-        heapq.heappush(self._heap, (when, self._seq, timer, 0))
+        heapq.heappush(self._heap, (when, self._seq, timer, 0))  # token 0: a Timer
         return timer
 
     def call_later(self, delay_ms: int, callback: Callable[[], None]) -> Timer:
         """Run ``callback`` ``delay_ms`` virtual milliseconds from now."""
         return self.call_at(self.now + delay_ms, callback)
 
+    def schedule(self, when: int, callback: Callable[[], None]) -> None:
+        """Like :meth:`call_at` without a handle (cannot be cancelled; cheaper)."""
+        self._seq += 1
+        heapq.heappush(self._heap, (when, self._seq, callback, -1))
+
     def next_timer_time(self) -> int | None:
         """The virtual time of the earliest live timer, or None."""
         heap = self._heap
         while heap:
             _, _, target, token = heap[0]
-            if self._live(target, token):
+            if token < 0 or self._live(target, token):
                 return heap[0][0]
             heapq.heappop(heap)
         return None
 
     @staticmethod
     def _live(target: Any, token: int) -> bool:
-        if isinstance(target, Timer):
+        if token < 0:
+            return True
+        if type(target) is Timer:
             return not target.cancelled
         return target.alive and not target.runnable and target.token == token
 
@@ -210,14 +218,19 @@ class Executor:
             return False
         self.now = when
         heap = self._heap
+        pop = heapq.heappop
         while heap and heap[0][0] == when:
-            _, _, target, token = heapq.heappop(heap)
-            if isinstance(target, Timer):
+            _, _, target, token = pop(heap)
+            if token < 0:
+                target()
+            elif type(target) is Timer:
                 if not target.cancelled:
                     target.cancelled = True
                     target.callback()
             elif target.alive and not target.runnable and target.token == token:
-                self.wake(target)
+                target.runnable = True
+                target.token += 1
+                self._runnable.append(target)
         return True
 
     def _resume(self, task: Task) -> None:

@@ -130,7 +130,7 @@ class _Direction:
 class Connection:
     """Two directions between a client (side 0) and a server (side 1)."""
 
-    __slots__ = ("cid", "nodes", "dirs", "accepted")
+    __slots__ = ("cid", "nodes", "dirs", "accepted", "ends")
 
     def __init__(self, cid: int, client: int, server: int, now: int) -> None:
         self.cid = cid
@@ -138,9 +138,10 @@ class Connection:
         # dirs[0] carries client -> server, dirs[1] server -> client.
         self.dirs = (_Direction(None), _Direction(now))
         self.accepted = False
+        self.ends = (Endpoint(cid, client, server, 0), Endpoint(cid, server, client, 1))
 
     def endpoint(self, side: int) -> Endpoint:
-        return Endpoint(self.cid, self.nodes[side], self.nodes[1 - side], side)
+        return self.ends[side]
 
 
 DeliverFn = Callable[[int, tuple], None]
@@ -204,7 +205,7 @@ class Network:
         if delay is None or self.partitioned(src, dst):
             conn.dirs[0].send_closed = True  # the handshake is lost; nobody is told
         else:
-            ex.call_later(delay, lambda: self._arrive_accept(conn))
+            ex.schedule(ex.now + delay, lambda: self._arrive_accept(conn))
         self._arm_keepalive(conn, 1)
         return conn.endpoint(0)
 
@@ -223,36 +224,45 @@ class Network:
     def send(self, ep: Endpoint, msg: Any) -> int:
         """Queue ``msg`` on the sending direction of ``ep``; returns its message id."""
         conn = self.connections[ep.conn]
-        d = conn.dirs[ep.side]
+        side = ep.side
+        d = conn.dirs[side]
         self.messages_sent += 1
         msg_id = self.messages_sent
-        delay = self.options.send_delay.draw(self.chooser)  # drawn even if dropped below
-        reason = None
-        if d.send_closed:
-            reason = "broken"
-        elif delay is None:
-            d.send_closed = True
-            reason = "failed"
-        elif d.recv_closed:
-            reason = "closed"
-        elif self.partitioned(ep.node, ep.peer):
-            d.send_closed = True
-            reason = "partition"
-        if self._log:
-            self._log(ep.node, "send", (("conn", ep.conn), ("to", ep.peer), ("id", msg_id),
-                                        ("msg", msg), ("delay", delay)))
-        if reason is not None:
+        sd = self.options.send_delay
+        # The delay is drawn first, even when the message is dropped below (as the original).
+        if sd.fail_prob and self.chooser.chance(sd.fail_prob):
+            delay = None
+        elif sd.min == sd.max:
+            delay = sd.min
+        else:
+            delay = sd.min + self.chooser.below(sd.max - sd.min + 1)
+        log = self._log
+        if log:
+            log(ep.node, "send", (("conn", ep.conn), ("to", ep.peer), ("id", msg_id),
+                                  ("msg", msg), ("delay", delay)))
+        if d.send_closed or delay is None or d.recv_closed or (
+            self._partitions and self.partitioned(ep.node, ep.peer)
+        ):
+            if d.send_closed:
+                reason = "broken"
+            elif delay is None:
+                reason = "failed"
+            elif d.recv_closed:
+                reason = "closed"
+            else:
+                reason = "partition"
+            if reason in ("failed", "partition"):
+                d.send_closed = True
             self.messages_dropped += 1
-            if self._log:
-                self._log(ep.node, "drop", (("id", msg_id), ("reason", reason)))
+            if log:
+                log(ep.node, "drop", (("id", msg_id), ("reason", reason)))
             return msg_id
-        now = self.executor.now
-        at = now + delay
+        at = self.executor.now + delay
         if at < d.tail_at:
             at = d.tail_at
         d.tail_at = at
         d.queue.append((msg, msg_id))
-        self.executor.call_at(at, lambda: self._arrive(conn, ep.side))
+        self.executor.schedule(at, lambda: self._arrive(conn, side))
         return msg_id
 
     def _arrive(self, conn: Connection, side: int) -> None:
@@ -261,7 +271,7 @@ class Network:
             return  # the receiving end was closed and its queue dropped
         msg, msg_id = d.queue.popleft()
         receiver = conn.nodes[1 - side]
-        if self.partitioned(conn.nodes[side], receiver):
+        if self._partitions and self.partitioned(conn.nodes[side], receiver):
             d.send_closed = True
             d.queue.clear()
             self.messages_dropped += 1
@@ -270,9 +280,9 @@ class Network:
             return
         self.messages_delivered += 1
         d.last_recv = self.executor.now
-        if not d.keepalive_armed:
+        if not d.keepalive_armed and self.options.keepalive_timeout is not None:
             self._arm_keepalive(conn, side)
-        self._deliver(receiver, ("msg", conn.endpoint(1 - side), msg, msg_id))
+        self._deliver(receiver, ("msg", conn.ends[1 - side], msg, msg_id))
 
     def close(self, ep: Endpoint, *, notify: bool = True) -> None:
         """Close the end ``ep``: drop what is in flight to it; the peer is not told."""
@@ -307,7 +317,7 @@ class Network:
         if timeout is None or d.recv_closed or d.last_recv is None:
             return
         d.keepalive_armed = True
-        self.executor.call_at(d.last_recv + timeout, lambda: self._keepalive(conn, side))
+        self.executor.schedule(d.last_recv + timeout, lambda: self._keepalive(conn, side))
 
     def _keepalive(self, conn: Connection, side: int) -> None:
         d = conn.dirs[side]
