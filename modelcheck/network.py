@@ -205,6 +205,9 @@ class Network:
         if delay is None or self.partitioned(src, dst):
             conn.dirs[0].send_closed = True  # the handshake is lost; nobody is told
         else:
+            # The handshake is the first item of the client->server FIFO (as in the
+            # original): a message sent at once never overtakes the accept.
+            conn.dirs[0].tail_at = ex.now + delay
             ex.schedule(ex.now + delay, lambda: self._arrive_accept(conn))
         self._arm_keepalive(conn, 1)
         return conn.endpoint(0)

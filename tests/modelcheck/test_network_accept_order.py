@@ -1,0 +1,38 @@
+"""A message sent right after connect never reaches the server before the accept."""
+
+from __future__ import annotations
+
+import pytest
+
+from modelcheck.actor import Actor
+from modelcheck.network import Delay, NetworkOptions
+from modelcheck.world import World
+
+
+class _Server(Actor):
+    def __init__(self, got: list) -> None:
+        self.got = got
+
+    def on_accept(self, ctx, ep):
+        self.got.append("accept")
+
+    def on_message(self, ctx, src, msg):
+        self.got.append(msg)
+
+
+class _Client(Actor):
+    def on_start(self, ctx):
+        ep = ctx.connect(0)
+        ctx.send(ep, "first")
+        ctx.send(ep, "second")
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_accept_comes_first(seed: int) -> None:
+    got: list = []
+    opts = NetworkOptions(connect_delay=Delay(1, 100), send_delay=Delay(1, 100))
+    world = World(seed, network=opts)
+    world.add_actor(lambda n: _Server(got))
+    world.add_actor(lambda n: _Client())
+    world.run(until_ms=1000)
+    assert got == ["accept", "first", "second"]
