@@ -34,6 +34,10 @@ class DuplicateProperty(PropertyError, ValueError):
     """Two properties were registered under the same name."""
 
 
+class InvalidArgument(PropertyError, ValueError):
+    """A bad argument to a property constructor (the message names it and its value)."""
+
+
 class UnknownProperty(PropertyError, KeyError):
     """A property name that is not registered (the message lists the available ones)."""
 
@@ -95,6 +99,23 @@ class Property(Generic[V]):
             return None
         return Failure(f"{self.name} does not hold")
 
+    def over(self, convert: Callable[[Any], V]) -> Property[Any]:
+        """The same property (name, kind, doc, deadline) over another kind of state.
+
+        ``convert`` turns that state into this property's view, e.g. a model
+        checker's packed state into a :class:`properties.spec_view.SpecView`.
+
+        >>> p = always("small", lambda v: v < 3).over(len)
+        >>> p.name, p.evaluate("ab") is None, p.evaluate("abcd") is None
+        ('small', True, False)
+        """
+        predicate = self.predicate
+
+        def converted(state: Any) -> bool | Failure:
+            return predicate(convert(state))
+
+        return Property(self.name, self.kind, converted, self.doc, self.within_ms)
+
 
 def always(name: str, predicate: Callable[[V], bool | Failure], doc: str = "") -> Property[V]:
     """A safety property: must hold after every step."""
@@ -105,8 +126,8 @@ def eventually(
     name: str, predicate: Callable[[V], bool | Failure], *, within_ms: int, doc: str = ""
 ) -> Property[V]:
     """A liveness property: true within ``within_ms`` of the start of the liveness phase."""
-    if within_ms <= 0:
-        raise ValueError(f"eventually({name!r}): within_ms={within_ms} must be > 0")
+    if not isinstance(within_ms, int) or isinstance(within_ms, bool) or within_ms <= 0:
+        raise InvalidArgument(f"eventually({name!r}): within_ms={within_ms!r} must be an int > 0")
     return Property(name, "eventually", predicate, doc or (predicate.__doc__ or "").strip(),
                     within_ms)
 

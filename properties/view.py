@@ -33,6 +33,8 @@ class AcceptorView:
     commit_lsn: int  # persisted commit_lsn (control file)
     truncate_lsn: int  # persisted peer horizon (the proposer's truncate_lsn)
     timeline_start_lsn: int = 0
+    # First LSN the acceptor holds (``local_start_lsn``); :attr:`wal` cannot read below it.
+    local_start_lsn: int = 0
     wal: Callable[[int, int], bytes] = field(default=_no_wal, compare=False, repr=False)
     # The acceptor's log along its term history: ((term, start_lsn, end_lsn), ...) for the
     # part of the term history up to flush_lsn, computed by the driver.
@@ -80,7 +82,16 @@ class Vote:
 @dataclass(frozen=True, slots=True)
 class Commit:
     """A proposer's commit LSN advanced to ``lsn`` (``digest`` of the WAL from
-    ``base_lsn`` to ``lsn`` as the proposer holds it)."""
+    ``base_lsn`` to ``lsn`` as the proposer holds it).
+
+    ``digest`` must be :func:`properties.consensus.wal_digest` of those bytes.
+    ``data``, when recorded, is the bytes themselves: with it, commits over
+    different but overlapping ranges can be compared byte for byte (the
+    committed prefix never changes); without it only commits over the same
+    ``(base_lsn, lsn)`` range can be compared. Records are appended in step
+    order. See ``docs/properties.md`` for how an observer should pick
+    ``base_lsn``.
+    """
 
     step: int
     time_ms: int
@@ -89,6 +100,7 @@ class Commit:
     lsn: int
     base_lsn: int
     digest: str
+    data: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
