@@ -42,6 +42,14 @@ def _version_text() -> str:
         return "0+unknown"
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: looked up only when asked (``importlib.metadata`` costs ~20 ms to import)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):  # noqa: ANN001, ANN204
+        sys.stdout.write(f"pgwal {_version_text()}\n")
+        parser.exit()
+
+
 def _parse_lsn(text: str) -> int:
     hi, sep, lo = text.partition("/")
     try:
@@ -70,7 +78,9 @@ def _build_parser() -> argparse.ArgumentParser:
         prog="pgwal",
         description="Read, check and list PostgreSQL write-ahead log (WAL) files.",
     )
-    parser.add_argument("--version", action="version", version=f"pgwal {_version_text()}")
+    parser.add_argument(
+        "--version", action=_VersionAction, nargs=0, help="show the version and exit"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     dump = sub.add_parser(
         "dump",
