@@ -56,7 +56,7 @@ from pgwal.page import (
     XLP_FIRST_IS_OVERWRITE_CONTRECORD,
     XLP_LONG_HEADER,
 )
-from pgwal.record import XLOG_RECORD, XLOG_RECORD_MAX_SIZE, Record, decode_record
+from pgwal.record import XLOG_RECORD, XLOG_RECORD_MAX_SIZE, Record, decode_body, decode_record
 from pgwal.versions import WalVersion, by_magic, by_major
 
 __all__ = ["EndOfWal", "WalDecoder", "decode_buffer", "find_end_of_wal", "segment_file_name"]
@@ -70,6 +70,13 @@ XLOG_SWITCH = 0x40
 
 Locator = Callable[[int], tuple[str | None, int | None]]
 """Maps an LSN to (file path, byte offset in that file) for error messages."""
+
+
+def _valid_rmids(version: WalVersion | None) -> bytes:
+    """256 flags: is ``xl_rmid`` accepted (all zero while the version is unknown)."""
+    if version is None:
+        return bytes(256)
+    return bytes(version.rmgr_is_valid(rmid) for rmid in range(256))
 
 
 def segment_file_name(tli: int, segno: int, segment_size: int) -> str:
@@ -284,6 +291,10 @@ class WalDecoder:
         pos = self._pos
         unpack_rec = XLOG_RECORD.unpack_from
         u32 = _U32.unpack_from
+        append = out.append
+        min_lsn = self.min_lsn
+        version = self.version
+        valid_rmid = _valid_rmids(version)
         mv = memoryview(buf)
         try:
             while True:
@@ -294,6 +305,9 @@ class WalDecoder:
                     pos = self._page_header(buf, pos - base, pos)
                     if pos is None:  # skipped a page of continuation data
                         pos = self._pos
+                    if version is None:
+                        version = self.version
+                        valid_rmid = _valid_rmids(version)
                     continue
                 if self._rec is not None:
                     rec = self._rec
@@ -324,16 +338,40 @@ class WalDecoder:
                     return
                 if end - pos < 4:
                     break
-                (tot_len,) = u32(buf, pos - base)
+                o = pos - base
+                (tot_len,) = u32(buf, o)
                 page_end = (pos | _PAGE_MASK) + 1
                 if pos + tot_len <= page_end and tot_len >= 24:
                     if end - pos < tot_len:
                         break
-                    o = pos - base
-                    payload = mv[o : o + tot_len].tobytes()
                     self._pos = pos
-                    self._check_header(pos, unpack_rec(payload, 0))
-                    pos = self._complete(pos, payload, pos + tot_len, out)
+                    fields = unpack_rec(buf, o)
+                    rmid = fields[4]
+                    prev = fields[2]
+                    expected = self._prev
+                    if (
+                        not valid_rmid[rmid]
+                        or (prev != expected if expected is not None else prev >= pos)
+                        or version is None
+                    ):
+                        self._check_header(pos, fields)  # raises the precise error
+                    if crc32c(mv[o : o + 20], crc32c(mv[o + 24 : o + tot_len])) != fields[5]:
+                        raise WalBadCrc(
+                            "incorrect resource manager data checksum in record at "
+                            + format_lsn(pos),
+                            lsn=pos,
+                        )
+                    nxt = (pos + tot_len + 7) & ~7
+                    if rmid == RM_XLOG_ID and fields[3] & 0xF0 == XLOG_SWITCH:
+                        nxt = self._switch_end(pos, nxt)
+                    rec = decode_body(mv[o : o + tot_len].tobytes(), pos, nxt, version, fields)
+                    self._prev = pos
+                    self.next_lsn = nxt
+                    if pos >= min_lsn:
+                        self.last_lsn = pos
+                        self.records_decoded += 1
+                        append(rec)
+                    pos = nxt
                     continue
                 self._pos = pos
                 self._check_length(pos, tot_len)
@@ -393,13 +431,7 @@ class WalDecoder:
             )
         nxt = (phys_end + 7) & ~7
         if payload[17] == RM_XLOG_ID and payload[16] & 0xF0 == XLOG_SWITCH:
-            seg = self.segment_size
-            if seg is None:
-                raise WalArgumentError(
-                    f"XLOG_SWITCH at {format_lsn(lsn)} but the segment size is unknown: "
-                    "pass segment_size="
-                )
-            nxt = (nxt + seg - 1) & ~(seg - 1)
+            nxt = self._switch_end(lsn, nxt)
         assert self.version is not None
         rec = decode_record(payload, lsn, nxt, self.version)
         self._prev = lsn
@@ -409,6 +441,16 @@ class WalDecoder:
             self.records_decoded += 1
             out.append(rec)
         return nxt
+
+    def _switch_end(self, lsn: int, nxt: int) -> int:
+        """The end of an XLOG_SWITCH record: the rest of its segment is padding."""
+        seg = self.segment_size
+        if seg is None:
+            raise WalArgumentError(
+                f"XLOG_SWITCH at {format_lsn(lsn)} but the segment size is unknown: "
+                "pass segment_size="
+            )
+        return (nxt + seg - 1) & ~(seg - 1)
 
     def _page_header(self, buf: bytearray, off: int, pos: int) -> int | None:  # noqa: C901
         """Validate the page header at ``pos``; return the position after it.

@@ -9,7 +9,7 @@ way ``pg_waldump`` does). Field names follow PostgreSQL's ``xlogrecord.h`` and
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from collections import namedtuple
 
 from pgwal.errors import WalBadBlock, WalBadLength
 from pgwal.versions import WalVersion
@@ -66,19 +66,69 @@ XLR_BLOCK_ID_ORIGIN = 253
 XLR_BLOCK_ID_TOPLEVEL_XID = 252
 
 
-@dataclass(frozen=True, slots=True)
-class RelFileLocator:
+# --- value types --------------------------------------------------------------------------------
+#
+# The decoder builds one Record (and a BlockRef per block reference) for every
+# record it reads, so these are immutable tuple subclasses rather than frozen
+# dataclasses: constructing a frozen dataclass costs one object.__setattr__ per
+# field, about 4x the cost of building a tuple. They keep the dataclass
+# semantics the rest of the code relies on: attribute access by field name,
+# immutability, equality (and hash) by field values only between instances of
+# the same class, no ordering, and a ``Name(field=value, ...)`` repr. The
+# decoder builds them with ``tuple.__new__(cls, values)``; the class call
+# takes the fields positionally or by keyword, as the dataclasses did.
+
+_tuple_new = tuple.__new__
+_tuple_eq = tuple.__eq__
+_tuple_ne = tuple.__ne__
+
+
+def _eq(self: tuple, other: object) -> bool:
+    if other.__class__ is self.__class__:
+        return _tuple_eq(self, other)  # type: ignore[arg-type]
+    return False if isinstance(other, tuple) else NotImplemented
+
+
+def _ne(self: tuple, other: object) -> bool:
+    if other.__class__ is self.__class__:
+        return _tuple_ne(self, other)  # type: ignore[arg-type]
+    return True if isinstance(other, tuple) else NotImplemented
+
+
+def _unordered(self: tuple, other: object) -> bool:
+    return NotImplemented
+
+
+def _value_type(cls: type) -> type:
+    """Give a namedtuple subclass the equality and ordering of a frozen dataclass."""
+    cls.__eq__ = _eq  # type: ignore[assignment,method-assign]
+    cls.__ne__ = _ne  # type: ignore[assignment,method-assign]
+    cls.__hash__ = tuple.__hash__  # type: ignore[assignment,method-assign]
+    cls.__lt__ = cls.__le__ = cls.__gt__ = cls.__ge__ = _unordered  # type: ignore[method-assign]
+    return cls
+
+
+@_value_type
+class RelFileLocator(namedtuple("RelFileLocator", "spc_oid db_oid rel_number")):
     """Tablespace, database and relation file number of a block reference."""
 
+    __slots__ = ()
     spc_oid: int
     db_oid: int
     rel_number: int
 
 
-@dataclass(frozen=True, slots=True)
-class BlockRef:
+@_value_type
+class BlockRef(
+    namedtuple(
+        "BlockRef",
+        "block_id fork fork_flags rlocator blkno has_image apply_image image bimg_info "
+        "hole_offset hole_length compression data",
+    )
+):
     """One block reference of a record (``DecodedBkpBlock``)."""
 
+    __slots__ = ()
     block_id: int
     fork: int  # ForkNumber: 0 main, 1 fsm, 2 vm, 3 init
     fork_flags: int  # the raw fork_flags byte (BKPBLOCK_* bits in the high nibble)
@@ -102,10 +152,16 @@ class BlockRef:
         return bool(self.fork_flags & 0x40)  # BKPBLOCK_WILL_INIT
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+@_value_type
+class Record(
+    namedtuple(
+        "Record",
+        "lsn end_lsn prev xid total_len info rmid crc blocks main_data origin toplevel_xid",
+    )
+):
     """A complete, CRC-checked WAL record as found at ``lsn``."""
 
+    __slots__ = ()
     lsn: int  # where the record header starts
     end_lsn: int  # first byte after the record, as xlogreader's EndRecPtr / pg_walinspect's end_lsn
     prev: int  # xl_prev
@@ -128,7 +184,10 @@ class Record:
 # --- decoding (DecodeXLogRecord) ---------------------------------------------------------------
 
 _rloc_cache: dict[bytes, RelFileLocator] = {}
-_MASKS: dict[int, int] = {}  # major -> BKPIMAGE compression bits (computed once)
+_FACTS: dict[int, tuple[int, int, int, tuple[str | None, ...]]] = {}
+_NEWREL = struct.Struct("<H12sI").unpack_from  # data_length, RelFileLocator bytes, blkno
+_SAMEREL = struct.Struct("<HI").unpack_from  # data_length, blkno
+_HEADER_FIELDS = XLOG_RECORD.unpack_from
 
 
 def _rlocator(raw: bytes) -> RelFileLocator:
@@ -137,9 +196,24 @@ def _rlocator(raw: bytes) -> RelFileLocator:
     if loc is None:
         if len(_rloc_cache) > 65536:
             _rloc_cache.clear()
-        loc = RelFileLocator(*_RLOC.unpack(raw))
+        loc = _tuple_new(RelFileLocator, _RLOC.unpack(raw))
         _rloc_cache[raw] = loc
     return loc
+
+
+def _facts(version: WalVersion) -> tuple[int, int, int, tuple[str | None, ...]]:
+    """(HAS_HOLE bit, APPLY bit, compression mask, compression method by bimg_info), cached."""
+    facts = _FACTS.get(version.major)
+    if facts is None:
+        names = tuple(version.compression_of(i) for i in range(256))
+        facts = (
+            version.bkpimage_has_hole,
+            version.bkpimage_apply,
+            version.bkpimage_compress_mask,
+            names,
+        )
+        _FACTS[version.major] = facts
+    return facts
 
 
 def _short(lsn: int, what: str) -> WalBadBlock:
@@ -156,22 +230,206 @@ def decode_record(payload: bytes, lsn: int, end_lsn: int, version: WalVersion) -
     ``len(payload)`` and ``WalBadBlock`` for inconsistent block or data headers,
     with the messages xlogreader uses.
     """
-    tot_len, xid, prev, info, rmid, crc = XLOG_RECORD.unpack_from(payload, 0)
+    fields = _HEADER_FIELDS(payload, 0)
+    tot_len = fields[0]
     if tot_len != len(payload) or tot_len < SIZE_OF_XLOG_RECORD:
         raise WalBadLength(
             f"record length field {tot_len} disagrees with {len(payload)} bytes assembled",
             lsn=lsn,
         )
-    pos = SIZE_OF_XLOG_RECORD
+    return decode_body(payload, lsn, end_lsn, version, fields)
+
+
+def decode_body(
+    payload: bytes,
+    lsn: int,
+    end_lsn: int,
+    version: WalVersion,
+    fields: tuple[int, int, int, int, int, int],
+) -> Record:
+    """``decode_record`` after the header: ``fields`` is the unpacked ``XLOG_RECORD``.
+
+    ``len(payload)`` must equal ``xl_tot_len`` (the caller checked it). Most
+    records take the fast path; any record it does not fully accept is decoded
+    again by the general path, which raises xlogreader's exact error.
+    """
+    tot_len, xid, prev, info, rmid, crc = fields
     # Fast path: no block references, just a short main-data header.
-    if tot_len > pos and payload[pos] == XLR_BLOCK_ID_DATA_SHORT:
-        mlen = payload[pos + 1]
-        if pos + 2 + mlen != tot_len:
-            raise _short(lsn, f"main data length {mlen} but {tot_len - pos - 2} bytes remain")
-        return Record(
-            lsn, end_lsn, prev, xid, tot_len, info, rmid, crc, (), payload[pos + 2 :], None, None
+    if tot_len > SIZE_OF_XLOG_RECORD and payload[24] == XLR_BLOCK_ID_DATA_SHORT:
+        mlen = payload[25]
+        if 26 + mlen != tot_len:
+            raise _short(lsn, f"main data length {mlen} but {tot_len - 26} bytes remain")
+        return _tuple_new(
+            Record,
+            (lsn, end_lsn, prev, xid, tot_len, info, rmid, crc, (), payload[26:], None, None),
         )
-    return _decode_general(payload, lsn, end_lsn, version, tot_len, xid, prev, info, rmid, crc)
+    rec = _decode_fast(payload, lsn, end_lsn, version, fields)
+    if rec is None:
+        return _decode_general(payload, lsn, end_lsn, version, *fields)
+    return rec
+
+
+def _decode_fast(  # noqa: C901, PLR0912, PLR0915 - the hot path, kept flat
+    payload: bytes,
+    lsn: int,
+    end_lsn: int,
+    version: WalVersion,
+    fields: tuple[int, int, int, int, int, int],
+) -> Record | None:
+    """DecodeXLogRecord for well-formed records; None when anything is unusual.
+
+    Checks everything ``_decode_general`` checks, but on any problem returns
+    None instead of raising, so that the general path reports it.
+    """
+    tot_len = fields[0]
+    has_hole_bit, apply_bit, compress_mask, compression_names = _facts(version)
+    pos = SIZE_OF_XLOG_RECORD
+    datatotal = 0
+    main_len = 0
+    origin = None
+    toplevel = None
+    max_block_id = -1
+    rloc = None
+    # per block: (id, fork_flags, rloc, blkno, data_len, bimg_len, bimg_info, hole_off, hole_len)
+    specs = []
+    try:
+        while tot_len - pos > datatotal:
+            block_id = payload[pos]
+            if block_id <= XLR_MAX_BLOCK_ID:
+                if block_id <= max_block_id:
+                    return None
+                max_block_id = block_id
+                fork_flags = payload[pos + 1]
+                if not fork_flags & BKPBLOCK_HAS_IMAGE:
+                    if fork_flags & BKPBLOCK_SAME_REL:
+                        if rloc is None:
+                            return None
+                        data_len, blkno = _SAMEREL(payload, pos + 2)
+                        pos += 8
+                    else:
+                        data_len, raw, blkno = _NEWREL(payload, pos + 2)
+                        rloc = _rloc_cache.get(raw)
+                        if rloc is None:
+                            rloc = _rlocator(raw)
+                        pos += 20
+                    if (data_len == 0) == bool(fork_flags & BKPBLOCK_HAS_DATA):
+                        return None
+                    datatotal += data_len
+                    specs.append((block_id, fork_flags, rloc, blkno, data_len, 0, 0, 0, 0))
+                    continue
+                (data_len,) = _U16.unpack_from(payload, pos + 2)
+                if (data_len == 0) == bool(fork_flags & BKPBLOCK_HAS_DATA):
+                    return None
+                bimg_len, hole_off, bimg_info = _IMAGE_HEADER.unpack_from(payload, pos + 4)
+                pos += 9
+                datatotal += data_len + bimg_len
+                has_hole = bimg_info & has_hole_bit
+                compressed = bimg_info & compress_mask
+                hole_len = 0
+                if has_hole:
+                    if compressed:
+                        (hole_len,) = _U16.unpack_from(payload, pos)
+                        pos += 2
+                    else:
+                        hole_len = BLCKSZ - bimg_len
+                    if hole_off == 0 or hole_len == 0 or bimg_len == BLCKSZ:
+                        return None
+                    if compressed and bimg_len == BLCKSZ:
+                        return None
+                elif hole_off != 0 or (
+                    bimg_len != BLCKSZ if not compressed else bimg_len == BLCKSZ
+                ):
+                    return None
+                if not fork_flags & BKPBLOCK_SAME_REL:
+                    rloc = _rlocator(payload[pos : pos + 12])
+                    if pos + 12 > tot_len:
+                        return None
+                    pos += 12
+                elif rloc is None:
+                    return None
+                (blkno,) = _U32.unpack_from(payload, pos)
+                pos += 4
+                specs.append(
+                    (block_id, fork_flags, rloc, blkno, data_len, bimg_len, bimg_info, hole_off,
+                     hole_len)
+                )  # fmt: skip
+                continue
+            pos += 1
+            if block_id == XLR_BLOCK_ID_DATA_SHORT:
+                main_len = payload[pos]
+                pos += 1
+                datatotal += main_len
+                break
+            if block_id == XLR_BLOCK_ID_DATA_LONG:
+                (main_len,) = _U32.unpack_from(payload, pos)
+                pos += 4
+                datatotal += main_len
+                break
+            if block_id == XLR_BLOCK_ID_ORIGIN:
+                (origin,) = _U16.unpack_from(payload, pos)
+                pos += 2
+                continue
+            if block_id == XLR_BLOCK_ID_TOPLEVEL_XID:
+                (toplevel,) = _U32.unpack_from(payload, pos)
+                pos += 4
+                continue
+            return None
+    except (IndexError, struct.error):
+        return None
+    if pos > tot_len or tot_len - pos != datatotal:
+        return None
+    blocks = []
+    append = blocks.append
+    for (
+        block_id,
+        fork_flags,
+        loc,
+        blkno,
+        data_len,
+        bimg_len,
+        bimg_info,
+        hole_off,
+        hole_len,
+    ) in specs:
+        if fork_flags & BKPBLOCK_HAS_IMAGE:
+            image = payload[pos : pos + bimg_len]
+            pos += bimg_len
+            has_image = True
+            compression = compression_names[bimg_info]
+        else:
+            image = b""
+            has_image = False
+            compression = None
+        if data_len:
+            data = payload[pos : pos + data_len]
+            pos += data_len
+        else:
+            data = b""
+        append(
+            _tuple_new(
+                BlockRef,
+                (
+                    block_id,
+                    fork_flags & BKPBLOCK_FORK_MASK,
+                    fork_flags,
+                    loc,
+                    blkno,
+                    has_image,
+                    bool(bimg_info & apply_bit),
+                    image,
+                    bimg_info,
+                    hole_off,
+                    hole_len,
+                    compression,
+                    data,
+                ),
+            )  # fmt: skip
+        )
+    return _tuple_new(
+        Record,
+        (lsn, end_lsn, fields[2], fields[1], tot_len, fields[3], fields[4], fields[5],
+         tuple(blocks), payload[pos : pos + main_len], origin, toplevel),
+    )  # fmt: skip
 
 
 def _decode_general(  # noqa: C901, PLR0912, PLR0915 - one pass over the headers, as xlogreader
@@ -195,10 +453,7 @@ def _decode_general(  # noqa: C901, PLR0912, PLR0915 - one pass over the headers
     # per block: (id, fork_flags, data_len, bimg_len, hole_off, hole_len, bimg_info, rloc, blkno)
     specs = []
     rloc = None
-    has_hole_bit = version.bkpimage_has_hole
-    compress_mask = _MASKS.get(version.major)
-    if compress_mask is None:
-        compress_mask = _MASKS[version.major] = version.bkpimage_compress_mask
+    has_hole_bit, _apply, compress_mask, _names = _facts(version)
     try:
         while tot_len - pos > datatotal:
             block_id = payload[pos]
