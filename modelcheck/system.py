@@ -40,9 +40,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from modelcheck._explore_model import stable_encode
@@ -65,6 +63,15 @@ from modelcheck._system_actions import (
     describe,
     sort_key,
 )
+from modelcheck._system_state import (
+    ACCEPT,
+    ActorFactory,
+    Budgets,
+    Conn,
+    SystemNode,
+    actor_state,
+    freeze,
+)
 from modelcheck.actor import Actor, Context
 from modelcheck.choice import Chooser, SeededChooser
 from modelcheck.disk import Disk, DiskOptions
@@ -78,94 +85,6 @@ __all__ = [
     "action_to_dict", "describe", "freeze", "sort_key",
 ]
 
-ActorFactory = Callable[[int], Actor]
-_ACCEPT = ("accept",)
-
-
-@dataclass(frozen=True, slots=True)
-class Budgets:
-    """Bounds on faults and on the run (``None`` = unbounded; 0 turns a fault kind off)."""
-
-    crashes_max: int | None = 1
-    drops_max: int | None = 2
-    partitions_max: int | None = 1
-    timer_fires_max: int | None = None
-    steps_max: int | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("crashes_max", "drops_max", "partitions_max", "timer_fires_max",
-                     "steps_max"):
-            v = getattr(self, name)
-            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
-                raise InvalidArgument(f"Budgets.{name}={v!r} must be an int >= 0 or None")
-
-
-def freeze(value: Any) -> Any:
-    """Plain hashable data: lists become tuples, dicts and sets sorted tuples.
-
-    >>> freeze({"b": [1, 2], "a": {3}})
-    (('a', (3,)), ('b', (1, 2)))
-    """
-    if value is None or isinstance(value, bool | int | str | bytes | float):
-        return value
-    if isinstance(value, list | tuple):
-        return tuple(freeze(v) for v in value)
-    if isinstance(value, dict):
-        return tuple(sorted(((freeze(k), freeze(v)) for k, v in value.items()),
-                            key=lambda kv: stable_encode(kv[0])))
-    if isinstance(value, set | frozenset):
-        return tuple(sorted((freeze(v) for v in value), key=stable_encode))
-    if isinstance(value, bytearray | memoryview):
-        return bytes(value)
-    return value  # frozen dataclasses, enums, named tuples: already plain
-
-
-class _Dir:
-    """One direction of a connection: a FIFO of ``(n, item, msg_id)``."""
-
-    __slots__ = ("queue", "count", "send_closed", "recv_closed")
-
-    def __init__(self) -> None:
-        self.queue: deque[tuple[int, tuple, int]] = deque()
-        self.count = 0  # items ever put on this direction (the next item's n)
-        self.send_closed = False
-        self.recv_closed = False
-
-
-class _Conn:
-    __slots__ = ("cid", "key", "nodes", "dirs", "accepted", "ends")
-
-    def __init__(self, cid: int, key: ConnKey) -> None:
-        self.cid = cid
-        self.key = key
-        self.nodes = (key[0], key[1])
-        self.dirs = (_Dir(), _Dir())  # [0] client -> server, [1] server -> client
-        self.accepted = False
-        self.ends = (Endpoint(cid, key[0], key[1], 0), Endpoint(cid, key[1], key[0], 1))
-
-
-class SystemNode:
-    """One node: an actor factory, its current actor, timers and a durable disk."""
-
-    __slots__ = ("nid", "name", "factory", "actor", "alive", "incarnation", "exit", "timers",
-                 "disk")
-
-    def __init__(self, nid: int, name: str, factory: ActorFactory, disk: Disk) -> None:
-        self.nid = nid
-        self.name = name
-        self.factory = factory
-        self.actor: Actor | None = None
-        self.alive = True
-        self.incarnation = 0
-        self.exit: tuple[int, str] | None = None
-        self.timers: dict[str, int] = {}  # name -> due time (ms)
-        self.disk = disk
-
-    @property
-    def active(self) -> bool:
-        """Up and not exited: its actor handles events."""
-        return self.alive and self.exit is None
-
 
 class System:
     """Nodes running actors; every event is an explicit :class:`Action`.
@@ -175,7 +94,7 @@ class System:
     ...     def on_start(self, ctx):
     ...         if ctx.node == 0:
     ...             ctx.send(ctx.connect(1), "ping")
-    >>> s = System(); _ = s.add_actor(Ping); _ = s.add_actor(Ping)
+    >>> s = System(); _ = s.add_actor(lambda nid: Ping()); _ = s.add_actor(lambda nid: Ping())
     >>> for a in s.enabled_actions()[:3]:
     ...     print(describe(a))
     deliver 0->1 conn=(0,1,0) #0
@@ -195,8 +114,8 @@ class System:
         self.now = 0
         self.steps = 0
         self.nodes: list[SystemNode] = []
-        self.conns: list[_Conn] = []
-        self._by_key: dict[ConnKey, _Conn] = {}
+        self.conns: list[Conn] = []
+        self._by_key: dict[ConnKey, Conn] = {}
         self._serial: dict[tuple[int, int], int] = {}
         self.isolated: set[int] = set()
         self.used = {"crashes": 0, "drops": 0, "partitions": 0, "timer_fires": 0}
@@ -247,7 +166,7 @@ class System:
             raise InvalidArgument(f"connect: node {node} cannot connect to dst={dst!r}")
         serial = self._serial.get((node, dst), 0)
         self._serial[(node, dst)] = serial + 1
-        conn = _Conn(len(self.conns), (node, dst, serial))
+        conn = Conn(len(self.conns), (node, dst, serial))
         self.conns.append(conn)
         self._by_key[conn.key] = conn
         self._record(node, "connect", (("conn", conn.cid), ("to", dst)))
@@ -256,7 +175,7 @@ class System:
         if self._cut(node, dst) or (dst < len(self.nodes) and not self.nodes[dst].alive):
             d.send_closed = True  # the handshake is lost; nobody is told
         else:
-            d.queue.append((0, _ACCEPT, 0))
+            d.queue.append((0, ACCEPT, 0))
         return conn.ends[0]
 
     def choose(self, n: int) -> int:
@@ -267,7 +186,7 @@ class System:
     def _cut(self, a: int, b: int) -> bool:
         return a != b and (a in self.isolated or b in self.isolated)
 
-    def _end_dead(self, conn: _Conn, side: int) -> bool:
+    def _end_dead(self, conn: Conn, side: int) -> bool:
         """True when nothing can ever arrive again on ``conn``'s end ``side``."""
         incoming = conn.dirs[1 - side]
         if incoming.recv_closed:
@@ -402,7 +321,7 @@ class System:
         assert n == action.n, (n, action)
         node = self.nodes[action.dst]
         ep = conn.ends[1 - side]
-        if item is _ACCEPT:
+        if item is ACCEPT:
             conn.accepted = True
             self._record(node.nid, "accept", (("conn", conn.cid), ("from", action.src)))
             self._handle(node, lambda a, ctx: a.on_accept(ctx, ep))
@@ -533,7 +452,7 @@ class System:
             for side in (0, 1):
                 src, dst = conn.nodes[side], conn.nodes[1 - side]
                 out.extend((src, dst, conn.key, n, item[1])
-                           for n, item, _ in conn.dirs[side].queue if item is not _ACCEPT)
+                           for n, item, _ in conn.dirs[side].queue if item is not ACCEPT)
         return out
 
     def snapshot(self, *, include_time: bool = False) -> tuple:
@@ -549,7 +468,7 @@ class System:
         nodes = []
         for n in self.nodes:
             timers = tuple(sorted(n.timers.items())) if include_time else tuple(sorted(n.timers))
-            nodes.append((n.alive, n.incarnation, n.exit, _actor_state(n.actor), timers,
+            nodes.append((n.alive, n.incarnation, n.exit, actor_state(n.actor), timers,
                           n.disk.snapshot()))
         conns = tuple(
             (c.key, c.accepted, tuple((d.send_closed, d.recv_closed, d.count,
@@ -593,16 +512,3 @@ class System:
             self._apply(action)
             applied.append(action)
         return applied
-
-
-def _actor_state(actor: Actor | None) -> Any:
-    if actor is None:
-        return None
-    state = getattr(actor, "state", None)
-    if callable(state):
-        return freeze(state())
-    attrs = getattr(actor, "__dict__", None)
-    if attrs is None:
-        attrs = {s: getattr(actor, s) for s in getattr(type(actor), "__slots__", ())
-                 if hasattr(actor, s)}
-    return (type(actor).__name__, freeze(attrs))
