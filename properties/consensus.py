@@ -17,7 +17,7 @@ for any driver, including the explorer, that does not visit views in order.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from properties._format import first_difference, format_lsn, wal_digest
 from properties._spec_props import SPEC_REGISTRY, TLA_NAMES, spec_properties
@@ -35,6 +35,16 @@ __all__ = [
 ]
 
 Result = bool | Failure
+
+
+def _first_failure(*checks: Callable[[], Failure | None]) -> Failure | None:
+    """The first check's Failure, running no further (a Failure is falsy: never chain
+    checks with ``or``)."""
+    for check in checks:
+        failure = check()
+        if failure is not None:
+            return failure
+    return None
 
 
 # --------------------------------------------------------------------------- elections
@@ -89,8 +99,12 @@ def log_safety(view: ConsensusView) -> Result:
     commits = view.history.commits
     for i in _new_commit_indices(commits, view.step):
         c = commits[i]
-        failure = _self_consistent(c) or _on_quorum(view, c) or _agrees_with_earlier(commits, i)
-        if failure:
+        failure = _first_failure(
+            lambda c=c: _self_consistent(c),
+            lambda c=c: _on_quorum(view, c),
+            lambda i=i: _agrees_with_earlier(commits, i),
+        )
+        if failure is not None:
             return failure
     return True
 
@@ -201,8 +215,12 @@ def commit_lsn_monotonic(view: ConsensusView) -> Result:
     across crashes (``History.max_acceptor_commit``). That the prefix never
     *changes* is :func:`log_safety`'s job.
     """
-    return (_proposer_commits(view) or _commits_across_terms(view)
-            or _acceptor_commits(view) or True)
+    failure = _first_failure(
+        lambda: _proposer_commits(view),
+        lambda: _commits_across_terms(view),
+        lambda: _acceptor_commits(view),
+    )
+    return True if failure is None else failure
 
 
 def _proposer_commits(view: ConsensusView) -> Failure | None:
@@ -291,12 +309,15 @@ def log_monotonic(view: ConsensusView) -> Result:
     strictly increasing terms and non-decreasing LSNs.
     """
     for a in view.acceptors:
-        failure = _log_terms_ordered(a) or _history_ordered("acceptor", a.node, a.term_history)
-        if failure:
+        failure = _first_failure(
+            lambda a=a: _log_terms_ordered(a),
+            lambda a=a: _history_ordered("acceptor", a.node, a.term_history),
+        )
+        if failure is not None:
             return failure
     for p in view.proposers:
         failure = _history_ordered("proposer", p.node, p.term_history)
-        if failure:
+        if failure is not None:
             return failure
     return True
 

@@ -305,7 +305,9 @@ class Checker(Generic[V]):
         return Violation(prop.name, outcome, self.steps, time_ms, failure.message, failure.facts)
 
     def _deadline_violation(self, prop: Property[V], view: V, time_ms: int) -> Violation:
-        failure = prop.evaluate(view) or Failure("not reached")
+        failure = prop.evaluate(view)
+        if failure is None:  # (a Failure is falsy: ``or`` would drop its facts)
+            failure = Failure("not reached")
         start = self.liveness_start_ms or 0
         return self._violation(
             prop, Outcome.LIVENESS, time_ms,
