@@ -310,7 +310,12 @@ class Network:
                 if conn.nodes[side] == node and (side == 0 or conn.accepted):
                     self.close(conn.endpoint(side), notify=False)
             if conn.nodes[1] == node and not conn.accepted:
-                conn.dirs[0].recv_closed = True  # a handshake in flight finds nobody
+                # A handshake in flight finds nobody, and neither do the messages
+                # queued behind it: the connection never reaches the new incarnation.
+                d = conn.dirs[0]
+                d.recv_closed = True
+                self.messages_dropped += len(d.queue)
+                d.queue.clear()
 
     # -- keepalive --------------------------------------------------------------
 

@@ -36,3 +36,21 @@ def test_accept_comes_first(seed: int) -> None:
     world.add_actor(lambda n: _Client())
     world.run(until_ms=1000)
     assert got == ["accept", "first", "second"]
+
+
+class _SlowClient(Actor):
+    def on_start(self, ctx):
+        ep = ctx.connect(0)
+        ctx.send(ep, "lost")
+
+
+def test_messages_behind_a_handshake_to_a_crashed_node_are_dropped() -> None:
+    got: list = []
+    opts = NetworkOptions(connect_delay=Delay(50, 50), send_delay=Delay(10, 10))
+    world = World(1, network=opts)
+    server = world.add_actor(lambda n: _Server(got))
+    world.add_actor(lambda n: _SlowClient())
+    world.run(until_ms=20)
+    world.restart(server)  # crash + restart before the handshake arrives
+    world.run(until_ms=1000)
+    assert got == []
