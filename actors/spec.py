@@ -45,6 +45,7 @@ __all__ = [
     "Invariant",
     "SpecConfig",
     "SpecModel",
+    "from_cli",
 ]
 
 
@@ -610,3 +611,14 @@ class SpecModel:
             x = action[2]
             rest = (tuple(sorted(ap[a] for a in x)),) if isinstance(x, tuple) else (ap[x],)
         return (action[0], pp[action[1]], *rest)
+
+
+def from_cli(args: object) -> SpecModel:
+    """Build the model from ``modelcheck explore`` options (entry point ``modelcheck.models``)."""
+    return SpecModel(
+        proposers=getattr(args, "proposers", 2),
+        acceptors=getattr(args, "acceptors", 3),
+        max_term=getattr(args, "max_term", 2),
+        max_entries=getattr(args, "max_entries", 2),
+        mutant=getattr(args, "mutant", None),
+    )

@@ -90,7 +90,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         "--fingerprints", action="store_true", help="store 64-bit fingerprints, not exact keys"
     )
     p.add_argument(
-        "--workers", type=int, default=1, help="accepted for TLC parity; the search is single-process"
+        "--workers", type=int, default=1, help="accepted; the search is single-process"
     )
     p.add_argument("--json", metavar="PATH", default=None, help="write the result as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress line on stderr")
