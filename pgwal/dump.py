@@ -116,56 +116,75 @@ class RecordFormatter:
 
     def line(self, rec: Record) -> str:
         """The record line without block references and without the newline."""
-        entry = self._table[rec.rmid]
-        info = rec.info
+        return self._line(rec)[0]
+
+    def _line(self, rec: Record) -> tuple[str, tuple[BlockRef, ...]]:
+        # Record is a tuple: one unpack is cheaper than seven attribute reads
+        lsn, _end, prev, xid, tot, info, rmid, _crc, blocks, _main, _origin, _top = rec
+        entry = self._table[rmid]
         if entry is None:
-            prefix = "rmgr: %-11s len (rec/tot): " % f"rmid{rec.rmid}"
+            prefix = "rmgr: %-11s len (rec/tot): " % f"rmid{rmid}"
             kind, desc = "UNKNOWN (%x)" % (info & ~XLR_INFO_MASK), ""
         else:
-            prefix = self._prefix[rec.rmid]
+            prefix = self._prefix[rmid]
             kind = entry.kinds[info]
             if kind is None:
                 kind = "UNKNOWN (%x)" % (info & ~XLR_INFO_MASK)
-            desc = _safe_desc(entry.descs[info], rec)
-        tot = rec.total_len
+            try:
+                desc = entry.descs[info](rec)
+            except _DESC_ERRORS as exc:
+                desc = _undecodable(rec, exc)
         fpi = 0
-        for blk in rec.blocks:
-            if blk.has_image:
-                fpi += len(blk.image)
-        lsn = rec.lsn
-        prev = rec.prev
+        for blk in blocks:
+            if blk[5]:  # has_image
+                fpi += len(blk[7])  # image
         return prefix + _LINE % (
             tot - fpi,
             tot,
-            rec.xid,
+            xid,
             lsn >> 32,
             lsn & 0xFFFFFFFF,
             prev >> 32,
             prev & 0xFFFFFFFF,
             kind,
             desc,
-        )
+        ), blocks
 
     def __call__(self, rec: Record) -> str:
-        text = self.line(rec)
+        text, blocks = self._line(rec)
         if self.bkp_details:
             major = self.major
-            return text + "\n" + "".join(blkref_detail(b, major) for b in rec.blocks)
-        if rec.blocks:
-            return text + "".join(blkref_short(b) for b in rec.blocks) + "\n"
-        return text + "\n"
+            return text + "\n" + "".join([blkref_detail(b, major) for b in blocks])
+        if not blocks:
+            return text + "\n"
+        parts = [text]
+        for blk in blocks:
+            block_id, fork, _flags, loc, blkno, has_image, apply_image = blk[:7]
+            if fork:
+                parts.append(
+                    ", blkref #%d: rel %u/%u/%u fork %s blk %u"
+                    % (block_id, loc[0], loc[1], loc[2], _fork_name(fork), blkno)
+                )
+            else:
+                parts.append(
+                    ", blkref #%d: rel %u/%u/%u blk %u" % (block_id, loc[0], loc[1], loc[2], blkno)
+                )
+            if has_image:
+                parts.append(" FPW" if apply_image else " FPW for WAL verification")
+        parts.append("\n")
+        return "".join(parts)
 
     def format_all(self, records: Iterable[Record]) -> Iterable[str]:
         """Texts of ``records``, one string per record."""
         return map(self, records)
 
 
-def _safe_desc(fn, rec: Record) -> str:  # noqa: ANN001 - a DescFn
-    """Run a describer; a record whose main data is too short gets a marker, not a crash."""
-    try:
-        return fn(rec)
-    except (struct.error, IndexError, ValueError, KeyError, OverflowError) as exc:
-        return f"(undecodable {len(rec.main_data)}-byte main data: {exc})"
+_DESC_ERRORS = (struct.error, IndexError, ValueError, KeyError, OverflowError)
+
+
+def _undecodable(rec: Record, exc: Exception) -> str:
+    """The desc of a record whose main data is too short: a marker, not a crash."""
+    return f"(undecodable {len(rec.main_data)}-byte main data: {exc})"
 
 
 class WalStats:

@@ -263,10 +263,84 @@ def decode_body(
             Record,
             (lsn, end_lsn, prev, xid, tot_len, info, rmid, crc, (), payload[26:], None, None),
         )
+    if tot_len >= 44 and payload[24] == 0:
+        rec = _decode_block0(payload, lsn, end_lsn, fields)
+        if rec is not None:
+            return rec
     rec = _decode_fast(payload, lsn, end_lsn, version, fields)
     if rec is None:
         return _decode_general(payload, lsn, end_lsn, version, *fields)
     return rec
+
+
+_BLOCK0 = struct.Struct("<BH12sI").unpack_from  # fork_flags, data_length, rlocator, blkno
+_BLOCK1 = struct.Struct("<BBHI").unpack_from  # block_id, fork_flags, data_length, blkno (same rel)
+_NO_IMAGE_NEW_REL = BKPBLOCK_HAS_IMAGE | BKPBLOCK_SAME_REL
+
+
+def _decode_block0(
+    payload: bytes, lsn: int, end_lsn: int, fields: tuple[int, int, int, int, int, int]
+) -> Record | None:
+    """The commonest shapes (three records in four of the corpus), decoded in a few steps.
+
+    Block 0 without an image and with its own relation, optionally block 1
+    of the same relation without an image, then nothing or a short main-data
+    header. Returns None for anything else, or anything inconsistent, so
+    that the complete paths decide.
+    """
+    tot_len = fields[0]
+    flags0, len0, raw, blkno0 = _BLOCK0(payload, 25)
+    if flags0 & _NO_IMAGE_NEW_REL or (len0 == 0) == bool(flags0 & BKPBLOCK_HAS_DATA):
+        return None
+    loc = _rloc_cache.get(raw)
+    if loc is None:
+        loc = _rlocator(raw)
+    pos = 44
+    second = None
+    if tot_len - pos > len0 and payload[pos] == 1 and tot_len >= pos + 8:
+        _bid, flags1, len1, blkno1 = _BLOCK1(payload, pos)
+        if flags1 & _NO_IMAGE_NEW_REL != BKPBLOCK_SAME_REL:
+            return None
+        if (len1 == 0) == bool(flags1 & BKPBLOCK_HAS_DATA):
+            return None
+        pos += 8
+        second = (flags1, len1, blkno1)
+        datatotal = len0 + len1
+    else:
+        datatotal = len0
+    main_len = 0
+    if tot_len - pos > datatotal:
+        if payload[pos] != XLR_BLOCK_ID_DATA_SHORT or tot_len < pos + 2:
+            return None
+        main_len = payload[pos + 1]
+        pos += 2
+        datatotal += main_len
+    if tot_len - pos != datatotal:
+        return None
+    end = pos + len0
+    blocks: tuple[BlockRef, ...] = (
+        _tuple_new(
+            BlockRef,
+            (0, flags0 & BKPBLOCK_FORK_MASK, flags0, loc, blkno0, False, False, b"", 0, 0, 0, None,
+             payload[pos:end] if len0 else b""),
+        ),
+    )  # fmt: skip
+    if second is not None:
+        flags1, len1, blkno1 = second
+        pos = end
+        end = pos + len1
+        blocks += (
+            _tuple_new(
+                BlockRef,
+                (1, flags1 & BKPBLOCK_FORK_MASK, flags1, loc, blkno1, False, False, b"", 0, 0, 0,
+                 None, payload[pos:end] if len1 else b""),
+            ),
+        )  # fmt: skip
+    return _tuple_new(
+        Record,
+        (lsn, end_lsn, fields[2], fields[1], tot_len, fields[3], fields[4], fields[5], blocks,
+         payload[end : end + main_len], None, None),
+    )  # fmt: skip
 
 
 def _decode_fast(  # noqa: C901, PLR0912, PLR0915 - the hot path, kept flat
