@@ -226,13 +226,14 @@ class SpecModel:
     def _prop_within(self, prop: tuple) -> bool:
         return prop[1] <= self.config.max_term and len(prop[4]) <= self.config.max_entries
 
-    def properties(self) -> list[S.Invariant]:
-        """The spec's invariants, each a predicate over a state of this model."""
+    def properties(self) -> list:
+        """The spec's invariants (``properties.core.always``), each over a state of this model."""
+        from properties.core import always
 
-        def make(name: str) -> S.Invariant:
-            return S.Invariant(name, "always", lambda s: name not in self.violations(s))
+        def make(name: str) -> object:
+            return always(name, lambda s: name not in self.violations(s), f"TLA+ {name}")
 
-        return [make(name) for name in S.INVARIANT_NAMES]
+        return [make(name) for name in INVARIANT_NAMES]
 
     def format_action(self, action: Action) -> str:
         """``Vote(p1, a2)``-style label, with 1-based names as in the TLC config."""

@@ -7,8 +7,10 @@ The model interface is Stateright's, in Python (duck-typed, nothing to subclass)
 * ``next_state(state, action) -> State | None`` (None: not enabled);
 * ``within_boundary(state) -> bool``: the TLA+ CONSTRAINT; a successor outside
   it counts as generated but is neither stored nor expanded;
-* ``properties() -> list``: objects with ``.name``, ``.kind`` ("always" or
-  "sometimes") and a predicate ``.check(state) -> bool`` (or ``.predicate``);
+* ``properties() -> list``: objects with ``.name``, ``.kind`` ("always",
+  "sometimes"; "eventually" ones are reported as not checked) and a predicate
+  ``.check(state)`` or ``.predicate(state)`` whose falsy result means "does not
+  hold" (a :class:`properties.core.Property` fits);
 * optional ``canonical(state) -> Hashable``: equal for states of one orbit of
   the declared symmetry group (and, for ``check_symmetry``, ``symmetries()``
   and ``permute(state, g)``);
@@ -31,7 +33,7 @@ from typing import Any
 
 from modelcheck.errors import InvalidArgument
 
-KINDS = ("always", "sometimes")
+KINDS = ("always", "sometimes", "eventually")
 
 
 def stable_encode(value: Any) -> bytes:
@@ -122,6 +124,8 @@ class Adapter:
                     f"property {p.name!r}: kind={p.kind!r}, expected one of {KINDS}"
                 )
         self.always = [(p.name, _predicate(p)) for p in props if p.kind == "always"]
+        # Liveness needs fair cycles; the explorer checks safety and reachability only.
+        self.unchecked = [p.name for p in props if p.kind == "eventually"]
         self.sometimes = [(p.name, _predicate(p)) for p in props if p.kind == "sometimes"]
         self.violations: Callable[[Any], list[str]] = (
             getattr(model, "violations", None) or self._generic_violations

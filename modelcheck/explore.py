@@ -85,6 +85,7 @@ class ExploreResult:
     strategy: str = "bfs"
     violations: list[Violation] = field(default_factory=list)
     unsatisfied_sometimes: list[str] = field(default_factory=list)
+    unchecked: list[str] = field(default_factory=list)  # "eventually" properties
     keys: set | None = None  # the stored keys, when asked for (tests)
 
     def summary(self) -> str:
@@ -121,6 +122,7 @@ class ExploreResult:
                 for v in self.violations
             ],
             "unsatisfied_sometimes": self.unsatisfied_sometimes,
+            "unchecked_properties": self.unchecked,
         }
 
 
@@ -167,6 +169,7 @@ def explore(
     result.elapsed_s = time.perf_counter() - start
     result.distinct_states = len(search.seen)
     result.unsatisfied_sometimes = [name for name, _ in search.sometimes]
+    result.unchecked = list(adapter.unchecked)
     if keep_keys:
         result.keys = set(search.seen)
     return result
@@ -335,6 +338,8 @@ def print_result(result: ExploreResult, adapter: Adapter, out: TextIO = sys.stdo
     print(result.summary(), file=out)
     for name in result.unsatisfied_sometimes:
         print(f"warning: sometimes property {name!r} never satisfied", file=out)
+    for name in result.unchecked:
+        print(f"note: eventually property {name!r} not checked by the explorer", file=out)
     shown: set = set()
     for v in result.violations:
         if v.trace in shown:
