@@ -1,7 +1,8 @@
 """``modelcheck``: the command line of the engine.
 
 Commands: ``run`` (a seed campaign), ``replay`` (one seed, with its full event
-log), ``explore`` (exhaustive search of a model). The command line knows no
+log, or a trace file), ``show`` (a trace as a step list or an HTML viewer),
+``explore`` (exhaustive search of a model). The command line knows no
 protocol: scenarios and models come from entry points.
 
 Exit codes (every command): 0 no violation, 1 a safety violation, 2 bad
@@ -17,7 +18,15 @@ import sys
 from typing import Any
 
 from modelcheck import __version__
-from modelcheck.errors import ModelcheckError
+from modelcheck._trace_cli import (
+    add_replay_trace_args,
+    add_run_trace_args,
+    add_show_parser,
+    cmd_replay_trace,
+    write_campaign_traces,
+    write_seed_trace,
+)
+from modelcheck.errors import InvalidArgument, ModelcheckError
 from modelcheck.sim import (
     OUTCOME_NAMES,
     CampaignConfig,
@@ -52,13 +61,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run every seed twice and fail on any difference in its event log")
     run.add_argument("--json", metavar="PATH", help="write the summary as JSON")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_run_trace_args(run)
     run.set_defaults(func=cmd_run)
 
     replay = sub.add_parser("replay", help="rerun one seed and write its full event log")
     _scenario_args(replay)
-    replay.add_argument("--seed", type=int, required=True)
+    replay.add_argument("--seed", type=int, default=None, help="the seed (or give a TRACE)")
     replay.add_argument("--log", metavar="PATH", help="write the event log here ('-' = stdout)")
+    add_replay_trace_args(replay)
     replay.set_defaults(func=cmd_replay)
+    add_show_parser(sub)
 
     try:
         from modelcheck.explore_cli import add_explore_parser, run_explore
@@ -94,6 +106,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             fh.write("\n")
     if summary.interrupted:
         return 130
+    write_campaign_traces(args, summary)
     return summary.exit_code
 
 
@@ -157,6 +170,10 @@ def _print_summary(summary: CampaignSummary) -> None:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    if (args.seed is None) == (args.trace_file is None):
+        raise InvalidArgument("replay needs exactly one of --seed N or a TRACE file")
+    if args.trace_file is not None:
+        return cmd_replay_trace(args)
     scenario = load_scenario(args.scenario)
     result = scenario.run_seed(args.seed, mutant=args.mutant, acceptors=args.acceptors,
                                keep_log=True, wire=args.wire)
@@ -173,6 +190,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print(f"{status} violation of {result.property}: {result.message}", file=sys.stderr)
         print(f"reproduce: {replay_command(args.scenario, args.seed, args.mutant, args.acceptors)}",
               file=sys.stderr)
+    if args.trace:
+        write_seed_trace(args, args.seed, args.trace)
+        print(f"trace written to {args.trace}", file=sys.stderr)
     return result.outcome
 
 
