@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import os
 import sys
 from collections.abc import Sequence
@@ -162,33 +163,36 @@ def _dump(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     stats = WalStats(major) if args.stats else None
     fmt = RecordFormatter(major, bkp_details=args.bkp_details)
     limit = args.limit if args.limit and args.limit > 0 else None
-    shown = 0
-    first = True
-    batch: list[str] = []
     write = out.write
-    for rec in reader:
-        if first:
-            first = False
-            requested = args.start
-            seg = reader.segment_size
-            if requested is not None and rec.lsn != requested and requested % seg != 0:
-                skipped = rec.lsn - requested
-                write(
-                    f"first record is after {lsn_text(requested)}, at {lsn_text(rec.lsn)}, "
-                    f"skipping over {skipped} byte{'' if skipped == 1 else 's'}\n"
-                )
-        if stats is not None:
-            stats.add(rec)
+    records = iter(reader)
+    rec = next(records, None)
+    shown = 0
+    if rec is not None:
+        requested = args.start
+        seg = reader.segment_size
+        if requested is not None and rec.lsn != requested and requested % seg != 0:
+            skipped = rec.lsn - requested
+            write(
+                f"first record is after {lsn_text(requested)}, at {lsn_text(rec.lsn)}, "
+                f"skipping over {skipped} byte{'' if skipped == 1 else 's'}\n"
+            )
+        if limit is not None:
+            records = itertools.islice(itertools.chain((rec,), records), limit)
         else:
-            batch.append(fmt(rec))
-            if len(batch) >= _BATCH:
-                write("".join(batch))
-                batch.clear()
-        shown += 1
-        if limit is not None and shown >= limit:
-            break
-    if batch:
-        write("".join(batch))
+            records = itertools.chain((rec,), records)
+        if stats is not None:
+            for rec in records:
+                stats.add(rec)
+                shown += 1
+        else:
+            # the hot loop: format and write in batches, the iteration itself in C
+            texts = map(fmt.format, records)
+            while True:
+                chunk = list(itertools.islice(texts, _BATCH))
+                if not chunk:
+                    break
+                shown += len(chunk)
+                write("".join(chunk))
     if stats is not None:
         write(stats.render(per_record=args.stats == "record"))
     out.flush()

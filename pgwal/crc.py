@@ -35,12 +35,15 @@ def _make_table() -> tuple[int, ...]:
     return tuple(table)
 
 
-_TABLE = _make_table()
+_TABLE: tuple[int, ...] = ()  # built on first use: start-up is part of every dump's cost
 
 
 def crc32c_python(data: bytes | bytearray | memoryview, value: int = 0) -> int:
     """Pure-Python CRC-32C of ``data``, continuing from a previous result ``value``."""
+    global _TABLE  # noqa: PLW0603 - a lazily built constant
     table = _TABLE
+    if not table:
+        table = _TABLE = _make_table()
     crc = value ^ 0xFFFFFFFF
     for b in bytes(data):
         crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)

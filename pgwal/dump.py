@@ -17,10 +17,10 @@ line are precomputed and each record costs one ``%`` format plus its desc.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from pgwal.record import BlockRef, Record
-from pgwal.rmgrdesc import RMGR_NAMES, rmgr_table
+from pgwal.record import BlockRef, Record, RelFileLocator
+from pgwal.rmgrdesc import RMGR_NAMES, RmgrEntry, rmgr_table
 from pgwal.rmgrdesc._common import FORK_NAMES
 
 __all__ = ["BLCKSZ", "RecordFormatter", "WalStats", "blkref_detail", "blkref_short", "lsn_text"]
@@ -113,20 +113,52 @@ class RecordFormatter:
         self._prefix = tuple(
             None if e is None else "rmgr: %-11s len (rec/tot): " % e.name for e in table
         )
+        self._line, self.format = _build(self._table, self._prefix, major, bkp_details)
 
     def line(self, rec: Record) -> str:
         """The record line without block references and without the newline."""
         return self._line(rec)[0]
 
-    def _line(self, rec: Record) -> tuple[str, tuple[BlockRef, ...]]:
+    def __call__(self, rec: Record) -> str:
+        """The full text of ``rec`` (same as ``self.format(rec)``, which is one call less)."""
+        return self.format(rec)
+
+    def format_all(self, records: Iterable[Record]) -> Iterable[str]:
+        """Texts of ``records``, one string per record."""
+        return map(self.format, records)
+
+
+def _build(  # noqa: C901 - two closures sharing their caches
+    table: tuple[RmgrEntry | None, ...],
+    prefixes: tuple[str | None, ...],
+    major: int,
+    bkp_details: bool,
+) -> tuple[Callable[[Record], tuple[str, tuple[BlockRef, ...]]], Callable[[Record], str]]:
+    """The line formatter and the record formatter of a ``RecordFormatter``.
+
+    Closures rather than methods, with caches of text pieces that repeat
+    from record to record: the ``rec/tot`` lengths, the transaction id, the
+    previous record's LSN (the next record's ``prev``) and the relation of a
+    block reference. The caches are keyed by the values they render, so the
+    text is the same in any order of calls.
+    """
+    lens_cache: dict[int, str] = {}
+    rel_cache: dict[RelFileLocator, str] = {}
+    last_xid = -1
+    xid_text = ""
+    last_lsn = -1
+    last_lsn_text = ""
+
+    def line(rec: Record) -> tuple[str, tuple[BlockRef, ...]]:
+        nonlocal last_xid, xid_text, last_lsn, last_lsn_text
         # Record is a tuple: one unpack is cheaper than seven attribute reads
         lsn, _end, prev, xid, tot, info, rmid, _crc, blocks, _main, _origin, _top = rec
-        entry = self._table[rmid]
+        entry = table[rmid]
         if entry is None:
             prefix = "rmgr: %-11s len (rec/tot): " % f"rmid{rmid}"
             kind, desc = "UNKNOWN (%x)" % (info & ~XLR_INFO_MASK), ""
         else:
-            prefix = self._prefix[rmid]
+            prefix = prefixes[rmid]
             kind = entry.kinds[info]
             if kind is None:
                 kind = "UNKNOWN (%x)" % (info & ~XLR_INFO_MASK)
@@ -138,45 +170,48 @@ class RecordFormatter:
         for blk in blocks:
             if blk[5]:  # has_image
                 fpi += len(blk[7])  # image
-        return prefix + _LINE % (
-            tot - fpi,
-            tot,
-            xid,
-            lsn >> 32,
-            lsn & 0xFFFFFFFF,
-            prev >> 32,
-            prev & 0xFFFFFFFF,
-            kind,
-            desc,
-        ), blocks
+        key = (tot << 32) | fpi
+        lens = lens_cache.get(key)
+        if lens is None:
+            if len(lens_cache) > 4096:
+                lens_cache.clear()
+            lens = lens_cache[key] = "%6u/%6u, tx: " % (tot - fpi, tot)
+        if xid != last_xid:
+            xid_text = "%10u, lsn: " % xid
+            last_xid = xid
+        if prev == last_lsn:
+            prev_text = last_lsn_text
+        else:
+            prev_text = "%X/%08X" % (prev >> 32, prev & 0xFFFFFFFF)
+        lsn_text = "%X/%08X" % (lsn >> 32, lsn & 0xFFFFFFFF)
+        last_lsn = lsn
+        last_lsn_text = lsn_text
+        return f"{prefix}{lens}{xid_text}{lsn_text}, prev {prev_text}, desc: {kind} {desc}", blocks
 
-    def __call__(self, rec: Record) -> str:
-        text, blocks = self._line(rec)
-        if self.bkp_details:
-            major = self.major
+    def format_record(rec: Record) -> str:
+        text, blocks = line(rec)
+        if bkp_details:
             return text + "\n" + "".join([blkref_detail(b, major) for b in blocks])
         if not blocks:
             return text + "\n"
         parts = [text]
         for blk in blocks:
             block_id, fork, _flags, loc, blkno, has_image, apply_image = blk[:7]
+            rel = rel_cache.get(loc)
+            if rel is None:
+                if len(rel_cache) > 4096:
+                    rel_cache.clear()
+                rel = rel_cache[loc] = "rel %u/%u/%u" % (loc[0], loc[1], loc[2])
             if fork:
-                parts.append(
-                    ", blkref #%d: rel %u/%u/%u fork %s blk %u"
-                    % (block_id, loc[0], loc[1], loc[2], _fork_name(fork), blkno)
-                )
+                parts.append(f", blkref #{block_id}: {rel} fork {_fork_name(fork)} blk {blkno}")
             else:
-                parts.append(
-                    ", blkref #%d: rel %u/%u/%u blk %u" % (block_id, loc[0], loc[1], loc[2], blkno)
-                )
+                parts.append(f", blkref #{block_id}: {rel} blk {blkno}")
             if has_image:
                 parts.append(" FPW" if apply_image else " FPW for WAL verification")
         parts.append("\n")
         return "".join(parts)
 
-    def format_all(self, records: Iterable[Record]) -> Iterable[str]:
-        """Texts of ``records``, one string per record."""
-        return map(self, records)
+    return line, format_record
 
 
 _DESC_ERRORS = (struct.error, IndexError, ValueError, KeyError, OverflowError)

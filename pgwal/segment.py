@@ -204,7 +204,8 @@ class WalReader:
         self._iter = self._generate()
 
     def __iter__(self) -> Iterator[Record]:
-        return self
+        # the generator itself, so that a for loop skips __next__ (one call per record)
+        return self._iter
 
     def __next__(self) -> Record:
         return next(self._iter)
