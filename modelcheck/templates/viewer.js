@@ -122,7 +122,7 @@
   }
   function fieldText(e) {
     const f = e.fields || {};
-    return Object.keys(f).map(k => k + "=" + (Array.isArray(f[k]) ? "[" + f[k].join(", ") + "]" : f[k])).join(" ");
+    return Object.keys(f).map(k => k + "=" + (Array.isArray(f[k]) ? "[" + f[k].join(", ") + "]" : f[k] === null ? "None" : f[k])).join(" ");
   }
   function lineOf(e) { return "t=" + e.t + " node=" + e.node + " " + e.kind + (Object.keys(e.fields || {}).length ? " " + fieldText(e) : ""); }
   function markerClass(kind) {
@@ -282,7 +282,11 @@
   document.getElementById("goto-violation").addEventListener("click", () => select(vStep, true));
   svg.addEventListener("click", ev => {
     const t = ev.target.closest("[data-step]");
-    if (t) select(Number(t.getAttribute("data-step")), false);
+    if (t) { select(Number(t.getAttribute("data-step")), false); return; }
+    // a click on a label or an arrow: the row under the pointer
+    const box = svg.getBoundingClientRect(), y = ev.clientY - box.top + (parseFloat(svg.style.top) || 0);
+    const i = Math.floor((y - PAD) / ROW);
+    if (i >= 0 && i < N) select(i, false);
   });
   document.addEventListener("keydown", ev => {
     if (ev.key === "ArrowLeft" || ev.key === "ArrowUp") { select(selected - 1, true); ev.preventDefault(); }
