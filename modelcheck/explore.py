@@ -331,8 +331,9 @@ class _Search:
         return tuple(trace)
 
 
-def print_result(result: ExploreResult, adapter: Adapter, out: TextIO = sys.stdout) -> None:
+def print_result(result: ExploreResult, adapter: Adapter, out: TextIO | None = None) -> None:
     """The figures, then each violation's trace (shortest first under BFS)."""
+    out = sys.stdout if out is None else out
     status = "interrupted" if result.interrupted else ("complete" if result.complete else "stopped")
     print(f"model {result.model}: {status}", file=out)
     print(result.summary(), file=out)
