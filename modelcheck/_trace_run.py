@@ -98,10 +98,9 @@ def _violation(result: SeedResult, trace_events: int, recorder: TraceRecorder | 
     step = None
     t = None
     if isinstance(facts, dict):
+        # Checkers count steps their own way; the time of the violation is common ground.
         t = facts.get("time_ms")
-        if recorder is not None and isinstance(facts.get("step"), int):
-            step = recorder.event_for_actor_step(facts["step"])
-        if step is None and isinstance(t, int):
+        if isinstance(t, int):
             later = [i for i, e in enumerate(events) if e.t <= t]
             step = later[-1] if later else None
     if step is None:

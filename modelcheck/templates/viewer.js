@@ -16,9 +16,24 @@
   (header.nodes || []).forEach(n => names.set(n.id, n.name));
   events.forEach(e => { if (e.node >= 0 && !names.has(e.node)) names.set(e.node, "n" + e.node); });
   const nodeIds = Array.from(names.keys()).sort((a, b) => a - b);
+  // Nodes whose lives do not overlap (a proposer relaunched as a fresh node) share a column.
+  const span = new Map();
+  events.forEach((e, i) => {
+    if (e.node < 0) return;
+    const s = span.get(e.node);
+    if (s) s[1] = i; else span.set(e.node, [i, i]);
+  });
+  const colEnd = [], colOf = new Map();
+  nodeIds.forEach(id => {
+    const [a, b] = span.get(id) || [0, N];
+    const prefix = String(names.get(id)).replace(/[0-9]+$/, "");
+    let c = colEnd.findIndex(([end, p]) => end < a && p === prefix);
+    if (c < 0) { c = colEnd.length; colEnd.push([b, prefix]); } else colEnd[c] = [b, prefix];
+    colOf.set(id, c);
+  });
   const laneX = new Map();
-  nodeIds.forEach((id, i) => laneX.set(id, GUTTER + LANE_W / 2 + i * LANE_W));
-  const lanesRight = GUTTER + nodeIds.length * LANE_W;
+  nodeIds.forEach(id => laneX.set(id, GUTTER + LANE_W / 2 + colOf.get(id) * LANE_W));
+  const lanesRight = GUTTER + colEnd.length * LANE_W;
   const width = lanesRight + 560;
   const rowY = i => PAD + i * ROW + ROW / 2;
   const height = PAD * 2 + N * ROW;
@@ -138,6 +153,16 @@
     const key = lo + ":" + hi;
     if (!force && key === lastWindow) return;
     lastWindow = key;
+    const shown = new Set();
+    heads.querySelectorAll(".lane-head").forEach(h => { h.style.display = "none"; });
+    heads.querySelectorAll(".lane-head").forEach(h => {  // prefer the node live at the selected step
+      const id = Number(h.dataset.node), [a, b] = span.get(id) || [0, N];
+      if (a <= selected && b >= selected && !shown.has(colOf.get(id))) { shown.add(colOf.get(id)); h.style.display = ""; }
+    });
+    heads.querySelectorAll(".lane-head").forEach(h => {
+      const id = Number(h.dataset.node), [a, b] = span.get(id) || [0, N];
+      if (!shown.has(colOf.get(id)) && a <= hi && b >= lo) { shown.add(colOf.get(id)); h.style.display = ""; }
+    });
     const y0 = lo > 0 ? PAD + lo * ROW : 0, y1 = N ? PAD + (hi + 1) * ROW + PAD : height;
     svg.style.top = y0 + "px"; svg.setAttribute("height", Math.max(1, y1 - y0));
     svg.setAttribute("viewBox", "0 " + y0 + " " + width + " " + Math.max(1, y1 - y0));
@@ -151,10 +176,12 @@
     }
     // lanes: one segment per run of equal status inside the window
     nodeIds.forEach(id => {
-      const x = laneX.get(id);
-      let start = lo, st = statusAt(id, lo);
-      for (let i = lo + 1; i <= hi + 1; i++) {
-        const s = i <= hi ? statusAt(id, i) : null;
+      const x = laneX.get(id), [a, b] = span.get(id) || [0, N - 1];
+      const from = Math.max(lo, a), to = Math.min(hi, b);
+      if (from > to) return;
+      let start = from, st = statusAt(id, from);
+      for (let i = from + 1; i <= to + 1; i++) {
+        const s = i <= to ? statusAt(id, i) : null;
         if (s !== st) {
           gLanes.appendChild(el("line", {x1: x, x2: x, y1: PAD + start * ROW, y2: PAD + i * ROW,
             class: "lane" + (st === "up" ? "" : " down"), "data-node": id}));
