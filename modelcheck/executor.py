@@ -244,6 +244,7 @@ class Executor:
         except BaseException as error:  # noqa: BLE001 - any failure of simulated code is a crash outcome
             self.current = None
             self._finish(task, None, error)
+            self.close()  # the run is over: release every other coroutine frame now
             raise TaskFailed(task.name, self.now, error) from error
         self.current = None
         delay = command.delay_ms
@@ -292,6 +293,12 @@ class Executor:
                 if until_ms is None or self.next_timer_time() is None:
                     self.check_deadlock()
                 return
+
+    def close(self) -> None:
+        """Kill every remaining task and drop every timer (the run is over)."""
+        for task in list(self.tasks):
+            self.kill(task)
+        self._heap.clear()
 
     def check_deadlock(self) -> None:
         """Raise :class:`DeadlockError` if idle with a non-daemon task blocked."""

@@ -97,9 +97,14 @@ def test_task_exception_is_a_crash_outcome():
         await sleep(3)
         raise RuntimeError("boom")
 
+    async def bystander():
+        await sleep(100)
+
     ex.spawn(bad(), "bad")
+    other = ex.spawn(bystander(), "bystander")
     with pytest.raises(TaskFailed, match="task bad failed at t=3 ms: RuntimeError: boom"):
         ex.run()
+    assert not other.alive and ex.idle  # the failed run released every other task
 
 
 def test_recv_timeout_and_stale_timer_do_not_misfire():
