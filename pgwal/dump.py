@@ -117,7 +117,7 @@ class RecordFormatter:
 
     def line(self, rec: Record) -> str:
         """The record line without block references and without the newline."""
-        return self._line(rec)[0]
+        return self._line(rec)
 
     def __call__(self, rec: Record) -> str:
         """The full text of ``rec`` (same as ``self.format(rec)``, which is one call less)."""
@@ -128,12 +128,12 @@ class RecordFormatter:
         return map(self.format, records)
 
 
-def _build(  # noqa: C901 - two closures sharing their caches
+def _build(  # noqa: C901 - closures sharing their caches
     table: tuple[RmgrEntry | None, ...],
     prefixes: tuple[str | None, ...],
     major: int,
     bkp_details: bool,
-) -> tuple[Callable[[Record], tuple[str, tuple[BlockRef, ...]]], Callable[[Record], str]]:
+) -> tuple[Callable[[Record], str], Callable[[Record], str]]:
     """The line formatter and the record formatter of a ``RecordFormatter``.
 
     Closures rather than methods, with caches of text pieces that repeat
@@ -149,14 +149,29 @@ def _build(  # noqa: C901 - two closures sharing their caches
     last_lsn = -1
     last_lsn_text = ""
 
-    def line(rec: Record) -> tuple[str, tuple[BlockRef, ...]]:
+    def blkref(blk: BlockRef) -> str:
+        block_id, fork, _flags, loc, blkno, has_image, apply_image = blk[:7]
+        rel = rel_cache.get(loc)
+        if rel is None:
+            if len(rel_cache) > 4096:
+                rel_cache.clear()
+            rel = rel_cache[loc] = "rel %u/%u/%u" % (loc[0], loc[1], loc[2])
+        if fork:
+            text = f", blkref #{block_id}: {rel} fork {_fork_name(fork)} blk {blkno}"
+        else:
+            text = f", blkref #{block_id}: {rel} blk {blkno}"
+        if has_image:
+            text += " FPW" if apply_image else " FPW for WAL verification"
+        return text
+
+    def render(rec: Record, full: bool = True) -> str:  # noqa: C901 - the hot path, flat
+        """The record's text: with ``full``, newline and block references included."""
         nonlocal last_xid, xid_text, last_lsn, last_lsn_text
         # Record is a tuple: one unpack is cheaper than seven attribute reads
         lsn, _end, prev, xid, tot, info, rmid, _crc, blocks, _main, _origin, _top = rec
         entry = table[rmid]
         if entry is None:
-            prefix = "rmgr: %-11s len (rec/tot): " % f"rmid{rmid}"
-            kind, desc = "UNKNOWN (%x)" % (info & ~XLR_INFO_MASK), ""
+            prefix, kind, desc = _unknown_rmgr(rmid, info)
         else:
             prefix = prefixes[rmid]
             kind = entry.kinds[info]
@@ -186,32 +201,35 @@ def _build(  # noqa: C901 - two closures sharing their caches
         lsn_text = "%X/%08X" % (lsn >> 32, lsn & 0xFFFFFFFF)
         last_lsn = lsn
         last_lsn_text = lsn_text
-        return f"{prefix}{lens}{xid_text}{lsn_text}, prev {prev_text}, desc: {kind} {desc}", blocks
-
-    def format_record(rec: Record) -> str:
-        text, blocks = line(rec)
+        text = f"{prefix}{lens}{xid_text}{lsn_text}, prev {prev_text}, desc: {kind} {desc}"
+        if not full:
+            return text
         if bkp_details:
             return text + "\n" + "".join([blkref_detail(b, major) for b in blocks])
         if not blocks:
             return text + "\n"
-        parts = [text]
-        for blk in blocks:
-            block_id, fork, _flags, loc, blkno, has_image, apply_image = blk[:7]
-            rel = rel_cache.get(loc)
-            if rel is None:
-                if len(rel_cache) > 4096:
-                    rel_cache.clear()
-                rel = rel_cache[loc] = "rel %u/%u/%u" % (loc[0], loc[1], loc[2])
-            if fork:
-                parts.append(f", blkref #{block_id}: {rel} fork {_fork_name(fork)} blk {blkno}")
-            else:
-                parts.append(f", blkref #{block_id}: {rel} blk {blkno}")
-            if has_image:
-                parts.append(" FPW" if apply_image else " FPW for WAL verification")
-        parts.append("\n")
-        return "".join(parts)
+        if len(blocks) == 1:
+            block_id, fork, _flags, loc, blkno, has_image = blocks[0][:6]
+            if not fork and not has_image:  # the commonest case, inline
+                rel = rel_cache.get(loc)
+                if rel is not None:
+                    return f"{text}, blkref #{block_id}: {rel} blk {blkno}\n"
+            return text + blkref(blocks[0]) + "\n"
+        return text + "".join([blkref(b) for b in blocks]) + "\n"
 
-    return line, format_record
+    def line(rec: Record) -> str:
+        return render(rec, False)
+
+    return line, render
+
+
+def _unknown_rmgr(rmid: int, info: int) -> tuple[str, str, str]:
+    """(line prefix, kind, desc) of a record of a resource manager this version lacks."""
+    return (
+        "rmgr: %-11s len (rec/tot): " % f"rmid{rmid}",
+        "UNKNOWN (%x)" % (info & ~XLR_INFO_MASK),
+        "",
+    )
 
 
 _DESC_ERRORS = (struct.error, IndexError, ValueError, KeyError, OverflowError)

@@ -56,14 +56,35 @@ def _c_divmod(value: int, div: int) -> tuple[int, int]:
     return q, value - q * div
 
 
+_ts_cache: dict[int, tuple[str, str]] = {}  # seconds -> (date and time text, zone name)
+_ts_cache_zone: object = None  # the time.tzname the cache was filled under
+
+
 def timestamptz_text(ts: int) -> str:
-    """Render a ``TimestampTz`` like pg_waldump's ``timestamptz_to_str``."""
+    """Render a ``TimestampTz`` like pg_waldump's ``timestamptz_to_str``.
+
+    The date text of each second is cached (commit records come many per
+    second); ``time.tzset()`` replaces ``time.tzname``, which empties the cache.
+    """
+    global _ts_cache_zone  # noqa: PLW0603 - the cache's validity key
     secs, usecs = _c_divmod(ts, _USECS)
-    try:
-        tm = time.localtime(secs + _PG_EPOCH_OFFSET)
-    except (OverflowError, OSError, ValueError):
-        return f"(timestamp {ts} out of range)"
-    return "%s.%06d %s" % (time.strftime("%Y-%m-%d %H:%M:%S", tm), usecs, time.strftime("%Z", tm))
+    zone_key = time.tzname
+    if zone_key is not _ts_cache_zone:
+        _ts_cache.clear()
+        _ts_cache_zone = zone_key
+    cached = _ts_cache.get(secs)
+    if cached is None:
+        try:
+            tm = time.localtime(secs + _PG_EPOCH_OFFSET)
+        except (OverflowError, OSError, ValueError):
+            return f"(timestamp {ts} out of range)"
+        if len(_ts_cache) > 4096:
+            _ts_cache.clear()
+        cached = _ts_cache[secs] = (
+            time.strftime("%Y-%m-%d %H:%M:%S", tm),
+            time.strftime("%Z", tm),
+        )
+    return "%s.%06d %s" % (cached[0], usecs, cached[1])
 
 
 def relpath_main(spc: int, db: int, rel: int, major: int) -> str:

@@ -50,6 +50,10 @@ HAS_DROPPED_STATS = 1 << 8
 COMPLETION_APPLY_FEEDBACK = 1 << 29
 COMPLETION_RELCACHE_FILE = 1 << 30
 COMPLETION_FORCE_SYNC = 1 << 31
+# xinfo bits whose parts a commit desc lists (any of them: the general path)
+_LISTED_PARTS = (
+    HAS_SUBXACTS | HAS_RELFILES | HAS_INVALS | HAS_TWOPHASE | HAS_ORIGIN | HAS_DROPPED_STATS
+)
 
 _I64 = struct.Struct("<q").unpack_from
 _ORIGIN = struct.Struct("<Qq").unpack_from
@@ -167,7 +171,18 @@ def _commit(major: int) -> DescFn:
 
     def desc(rec: Record) -> str:
         data = rec.main_data
-        p = _parse_completion(rec.info, data, v15)
+        info = rec.info
+        if info & XLOG_XACT_HAS_INFO and len(data) >= 12:
+            xinfo = U32(data, 8)[0]
+            if not xinfo & _LISTED_PARTS and len(data) >= (20 if xinfo & HAS_DBINFO else 12):
+                # the common commit: nothing to list but the time and the flags
+                text = timestamptz_text(_I64(data)[0])
+                if v15 and xinfo & COMPLETION_APPLY_FEEDBACK:
+                    text += "; apply_feedback"
+                if xinfo & COMPLETION_FORCE_SYNC:
+                    text += "; sync"
+                return text
+        p = _parse_completion(info, data, v15)
         parts = []
         if p.twophase_xid:
             parts.append(f"{p.twophase_xid}: ")
