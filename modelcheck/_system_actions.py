@@ -23,8 +23,17 @@ ConnKey = tuple[int, int, int]
 serial counts the connections that client opened to that server (0, 1, ...)."""
 
 
+class _Named:
+    """Mixin: Hypothesis' pretty-printer shows the action as its plain repr."""
+
+    __slots__ = ()
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self))
+
+
 @dataclass(frozen=True, slots=True)
-class Deliver:
+class Deliver(_Named):
     """Deliver the head of the ``src -> dst`` direction of ``conn``: its ``n``-th item.
 
     Item 0 of the client-to-server direction is the handshake (the server's
@@ -39,7 +48,7 @@ class Deliver:
 
 
 @dataclass(frozen=True, slots=True)
-class Drop:
+class Drop(_Named):
     """Lose the head of a direction and break the direction (a failed send).
 
     Everything behind it on that direction, and everything sent on it later,
@@ -54,7 +63,7 @@ class Drop:
 
 
 @dataclass(frozen=True, slots=True)
-class FireTimer:
+class FireTimer(_Named):
     """Fire the armed timer ``name`` of ``node``."""
 
     node: int
@@ -63,7 +72,7 @@ class FireTimer:
 
 
 @dataclass(frozen=True, slots=True)
-class Disconnect:
+class Disconnect(_Named):
     """``node``'s end of ``conn`` is closed by its keepalive (``on_closed``).
 
     Enabled only when nothing can ever arrive on that end again (the incoming
@@ -76,7 +85,7 @@ class Disconnect:
 
 
 @dataclass(frozen=True, slots=True)
-class Command:
+class Command(_Named):
     """Ask ``node``'s actor to do a scenario action (``actor.on_command(ctx, name, arg)``)."""
 
     node: int
@@ -86,7 +95,7 @@ class Command:
 
 
 @dataclass(frozen=True, slots=True)
-class Crash:
+class Crash(_Named):
     """Crash ``node``: memory, timers, connections and unsynced writes are lost."""
 
     node: int
@@ -94,7 +103,7 @@ class Crash:
 
 
 @dataclass(frozen=True, slots=True)
-class Restart:
+class Restart(_Named):
     """Start a new incarnation of the crashed ``node`` (it reads its disk again)."""
 
     node: int
@@ -102,7 +111,7 @@ class Restart:
 
 
 @dataclass(frozen=True, slots=True)
-class Isolate:
+class Isolate(_Named):
     """Cut ``node`` off from every other node (in-flight messages across the cut are lost)."""
 
     node: int
@@ -110,14 +119,14 @@ class Isolate:
 
 
 @dataclass(frozen=True, slots=True)
-class Heal:
+class Heal(_Named):
     """Remove every cut (directions broken by a cut stay broken, as in TCP)."""
 
     kind: ClassVar[str] = "heal"
 
 
 @dataclass(frozen=True, slots=True)
-class Tick:
+class Tick(_Named):
     """Move the logical clock forward by ``ms`` (never listed as enabled: a driver's choice)."""
 
     ms: int

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from modelcheck._explore_model import stable_encode
@@ -502,7 +502,11 @@ class System:
         :class:`InvalidArgument`; otherwise it is skipped (a minimiser's replay
         of a shortened run).
         """
-        applied = []
+        return list(self.replay_iter(actions, strict=strict))
+
+    def replay_iter(self, actions: Iterable[Action | dict], *,
+                    strict: bool = True) -> Iterator[Action]:
+        """Like :meth:`replay`, yielding after each applied action (to check properties)."""
         for i, a in enumerate(actions):
             action = action_from_dict(a, f"action #{i}") if isinstance(a, dict) else a
             if not self.is_enabled(action):
@@ -510,5 +514,4 @@ class System:
                     self.apply(action)  # raises with the list of enabled actions
                 continue
             self._apply(action)
-            applied.append(action)
-        return applied
+            yield action
