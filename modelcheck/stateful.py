@@ -182,10 +182,11 @@ class PropertyChecks:
             text += f"\ntrace written to {path} (replay: modelcheck replay {path})"
         raise AssertionError(text)
 
-    def _finish_checks(self, view: Any) -> None:
+    def _finish_checks(self, view: Any, liveness: bool) -> None:
+        """End of run: coverage events; ``eventually`` properties if a liveness phase ran."""
         for prop in self._sometimes:
             event(f"sometimes {prop.name}: {'reached' if prop.name in self._reached else 'not'}")
-        for prop in self._eventually:
+        for prop in self._eventually if liveness else ():
             failure = self._evaluate(prop, view)
             if failure is not None:
                 self._report(prop.name, "eventually", failure)
@@ -325,7 +326,7 @@ class SystemMachine(PropertyChecks, RuleBasedStateMachine):
             return
         if self.liveness_steps:
             calm_run(self.system, self.liveness_steps, after_step=self.check_now)
-        self._finish_checks(self.observe())
+        self._finish_checks(self.observe(), liveness=self.liveness_steps > 0)
 
 
 def calm_run(system: System, steps: int, after_step: Callable[[], None] | None = None) -> int:
@@ -382,10 +383,14 @@ class WorldMachine(PropertyChecks, RuleBasedStateMachine):
     Subclasses define :meth:`build_world` (given the chooser to use) and
     :meth:`observe`. Knobs: ``stretch_ms_max``, ``faults_max`` (faults per
     stretch), ``faults`` (kinds on), ``check_every_step`` (check ``always``
-    properties after every actor step, not only at the end of a stretch).
+    properties after every actor step, not only at the end of a stretch),
+    ``liveness_ms`` (in teardown: heal, restart crashed nodes, run that long
+    with no fault plan, then check ``eventually`` properties; the network's
+    own loss options stay as configured).
     """
 
     stretch_ms_max: ClassVar[int] = 2000
+    liveness_ms: ClassVar[int] = 0
     faults_max: ClassVar[int] = 2
     faults: ClassVar[frozenset[str]] = FAULT_KINDS
     check_every_step: ClassVar[bool] = True
@@ -440,8 +445,16 @@ class WorldMachine(PropertyChecks, RuleBasedStateMachine):
 
     def teardown(self) -> None:
         try:
+            if self.failed is None and self.liveness_ms:
+                world = self.world
+                world.heal()
+                for node in world.nodes:
+                    if not node.alive:
+                        world.restart(node)
+                run_stretch(world, self.chooser, self.liveness_ms, 0, [], stop=self._stopped)
+                self.raise_pending()
             if self.failed is None:
-                self._finish_checks(self.observe())
+                self._finish_checks(self.observe(), liveness=self.liveness_ms > 0)
         finally:
             # Tasks never resumed would warn "coroutine was never awaited".
             for task in list(self.world.executor.tasks):
