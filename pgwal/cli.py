@@ -17,9 +17,12 @@ import itertools
 import os
 import sys
 from collections.abc import Sequence
-from typing import TextIO
 
 from pgwal.dump import RecordFormatter, WalStats, lsn_text
+
+TYPE_CHECKING = False  # typing is not imported at run time: start-up is part of every dump
+if TYPE_CHECKING:
+    from typing import TextIO
 
 __all__ = ["main"]
 
@@ -41,6 +44,35 @@ def _version_text() -> str:
         return version("modelcheck")
     except Exception:  # noqa: BLE001 - metadata is optional (running from a source tree)
         return "0+unknown"
+
+
+def _terminal_width() -> int:
+    """Columns of the terminal, as ``shutil.get_terminal_size`` finds them (80 if unknown)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter without its ``import shutil`` (3 ms, paid even without --help)."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        if width is None:
+            width = _terminal_width() - 2
+        super().__init__(prog, indent_increment, max_help_position, width)
 
 
 class _VersionAction(argparse.Action):
@@ -78,6 +110,7 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pgwal",
         description="Read, check and list PostgreSQL write-ahead log (WAL) files.",
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument(
         "--version", action=_VersionAction, nargs=0, help="show the version and exit"
@@ -86,6 +119,7 @@ def _build_parser() -> argparse.ArgumentParser:
     dump = sub.add_parser(
         "dump",
         help="list WAL records like pg_waldump",
+        formatter_class=_HelpFormatter,
         description=(
             "Decode and list WAL records, pg_waldump-compatible (PostgreSQL 14 to 17, "
             "detected from the files)."

@@ -29,9 +29,10 @@ and ``decode_buffer`` / ``find_end_of_wal`` run one over a ``bytes`` buffer.
 from __future__ import annotations
 
 import struct
+from collections import namedtuple
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from pgwal._value import value_type
 from pgwal.crc import crc32c
 from pgwal.errors import (
     WalArgumentError,
@@ -85,8 +86,8 @@ def segment_file_name(tli: int, segno: int, segment_size: int) -> str:
     return f"{tli:08X}{segno // per:08X}{segno % per:08X}"
 
 
-@dataclass(frozen=True, slots=True)
-class EndOfWal:
+@value_type
+class EndOfWal(namedtuple("EndOfWal", "lsn last_lsn kind error", defaults=(None,))):
     """Where and why decoding stopped.
 
     - ``lsn``: end of valid WAL, i.e. where the next record would start
@@ -103,10 +104,12 @@ class EndOfWal:
     - ``error``: the ``WalError`` for the last four kinds, else None.
     """
 
+    __slots__ = ()
+
     lsn: Lsn
     last_lsn: Lsn | None
     kind: str
-    error: WalError | None = None
+    error: WalError | None  # default None
 
     @property
     def clean(self) -> bool:

@@ -18,8 +18,9 @@ True
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from collections import namedtuple
 
+from pgwal._value import value_type
 from pgwal.errors import WalTruncated
 
 __all__ = [
@@ -51,18 +52,26 @@ assert SIZE_OF_SHORT_PHD == 24  # MAXALIGN(sizeof(XLogPageHeaderData))
 assert SIZE_OF_LONG_PHD == 40  # MAXALIGN(sizeof(XLogLongPageHeaderData))
 
 
-@dataclass(frozen=True, slots=True)
-class PageHeader:
+@value_type
+class PageHeader(
+    namedtuple(
+        "PageHeader",
+        "magic info tli pageaddr rem_len sysid seg_size xlog_blcksz",
+        defaults=(None, None, None),
+    )
+):
     """A decoded page header; the last three fields are None for a short header."""
+
+    __slots__ = ()
 
     magic: int
     info: int
     tli: int
     pageaddr: int
     rem_len: int
-    sysid: int | None = None
-    seg_size: int | None = None
-    xlog_blcksz: int | None = None
+    sysid: int | None  # default None
+    seg_size: int | None  # default None
+    xlog_blcksz: int | None  # default None
 
     @property
     def is_long(self) -> bool:

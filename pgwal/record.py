@@ -11,6 +11,7 @@ from __future__ import annotations
 import struct
 from collections import namedtuple
 
+from pgwal._value import value_type
 from pgwal.errors import WalBadBlock, WalBadLength
 from pgwal.versions import WalVersion
 
@@ -79,36 +80,9 @@ XLR_BLOCK_ID_TOPLEVEL_XID = 252
 # takes the fields positionally or by keyword, as the dataclasses did.
 
 _tuple_new = tuple.__new__
-_tuple_eq = tuple.__eq__
-_tuple_ne = tuple.__ne__
 
 
-def _eq(self: tuple, other: object) -> bool:
-    if other.__class__ is self.__class__:
-        return _tuple_eq(self, other)  # type: ignore[arg-type]
-    return False if isinstance(other, tuple) else NotImplemented
-
-
-def _ne(self: tuple, other: object) -> bool:
-    if other.__class__ is self.__class__:
-        return _tuple_ne(self, other)  # type: ignore[arg-type]
-    return True if isinstance(other, tuple) else NotImplemented
-
-
-def _unordered(self: tuple, other: object) -> bool:
-    return NotImplemented
-
-
-def _value_type(cls: type) -> type:
-    """Give a namedtuple subclass the equality and ordering of a frozen dataclass."""
-    cls.__eq__ = _eq  # type: ignore[assignment,method-assign]
-    cls.__ne__ = _ne  # type: ignore[assignment,method-assign]
-    cls.__hash__ = tuple.__hash__  # type: ignore[assignment,method-assign]
-    cls.__lt__ = cls.__le__ = cls.__gt__ = cls.__ge__ = _unordered  # type: ignore[method-assign]
-    return cls
-
-
-@_value_type
+@value_type
 class RelFileLocator(namedtuple("RelFileLocator", "spc_oid db_oid rel_number")):
     """Tablespace, database and relation file number of a block reference."""
 
@@ -118,7 +92,7 @@ class RelFileLocator(namedtuple("RelFileLocator", "spc_oid db_oid rel_number")):
     rel_number: int
 
 
-@_value_type
+@value_type
 class BlockRef(
     namedtuple(
         "BlockRef",
@@ -152,7 +126,7 @@ class BlockRef(
         return bool(self.fork_flags & 0x40)  # BKPBLOCK_WILL_INIT
 
 
-@_value_type
+@value_type
 class Record(
     namedtuple(
         "Record",

@@ -35,9 +35,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections import namedtuple
 from collections.abc import Iterator
-from dataclasses import dataclass
 
+from pgwal._value import value_type
 from pgwal.decoder import EndOfWal, WalDecoder, find_end_of_wal, segment_file_name
 from pgwal.errors import (
     WalArgumentError,
@@ -120,9 +121,16 @@ def list_segments(directory: str) -> list[str]:
     return sorted(n for n in names if _NAME_RE.match(n))
 
 
-@dataclass(frozen=True, slots=True)
-class SegmentInfo:
+@value_type
+class SegmentInfo(
+    namedtuple(
+        "SegmentInfo",
+        "path version segment_size timeline system_id pageaddr rem_len file_size",
+    )
+):
     """Facts from the long page header at the start of a segment file."""
+
+    __slots__ = ()
 
     path: str
     version: WalVersion

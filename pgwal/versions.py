@@ -23,8 +23,9 @@ Choose a version with ``by_major(15)`` or from the magic found in a file with
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import namedtuple
 
+from pgwal._value import value_type
 from pgwal.errors import WalArgumentError, WalBadMagic
 
 __all__ = [
@@ -67,9 +68,17 @@ RM_MIN_CUSTOM_ID = 128
 RM_MAX_CUSTOM_ID = 255
 
 
-@dataclass(frozen=True, slots=True)
-class WalVersion:
+@value_type  # a frozen value class, like a frozen dataclass (see pgwal._value)
+class WalVersion(
+    namedtuple(
+        "WalVersion",
+        "major page_magic bkpimage_has_hole bkpimage_apply bkpimage_compress_bits custom_rmgrs "
+        "msg_record_length msg_segment_word",
+    )
+):
     """The WAL-format facts of one PostgreSQL major version."""
+
+    __slots__ = ()
 
     major: int
     page_magic: int

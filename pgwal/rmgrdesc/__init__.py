@@ -15,8 +15,9 @@ record is two tuple look-ups and one call:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import namedtuple
 
+from pgwal._value import value_type
 from pgwal.record import Record
 from pgwal.rmgrdesc import heap, nbtree, others, standby, xact, xlog
 from pgwal.rmgrdesc._common import DescFn, empty
@@ -66,9 +67,11 @@ RM_MIN_CUSTOM_ID = 128
 XLR_INFO_MASK = 0x0F
 
 
-@dataclass(frozen=True, slots=True)
-class RmgrEntry:
+@value_type
+class RmgrEntry(namedtuple("RmgrEntry", "rmid name kinds descs full_desc")):
     """One resource manager of one version, expanded per ``xl_info`` byte."""
+
+    __slots__ = ()
 
     rmid: int
     name: str
