@@ -57,7 +57,14 @@ from pgwal.page import (
     XLP_FIRST_IS_OVERWRITE_CONTRECORD,
     XLP_LONG_HEADER,
 )
-from pgwal.record import XLOG_RECORD, XLOG_RECORD_MAX_SIZE, Record, decode_body, decode_record
+from pgwal.record import (
+    XLOG_RECORD,
+    XLOG_RECORD_MAX_SIZE,
+    Record,
+    _decode_block0,
+    decode_body,
+    decode_record,
+)
 from pgwal.versions import WalVersion, by_magic, by_major
 
 __all__ = ["EndOfWal", "WalDecoder", "decode_buffer", "find_end_of_wal", "segment_file_name"]
@@ -295,6 +302,8 @@ class WalDecoder:
         unpack_rec = XLOG_RECORD.unpack_from
         u32 = _U32.unpack_from
         append = out.append
+        decode_block0 = _decode_block0
+        stop_lsn = self.stop_lsn
         min_lsn = self.min_lsn
         version = self.version
         valid_rmid = _valid_rmids(version)
@@ -335,20 +344,23 @@ class WalDecoder:
                 # a record starts at pos
                 if self._skip:
                     self._skip = False
-                if self.stop_lsn is not None and pos >= self.stop_lsn:
+                if stop_lsn is not None and pos >= stop_lsn:
                     self._pos = pos
                     self._set_end("end_lsn", None)
                     return
-                if end - pos < 4:
-                    break
                 o = pos - base
-                (tot_len,) = u32(buf, o)
+                if end - pos >= 24:
+                    fields = unpack_rec(buf, o)
+                    tot_len = fields[0]
+                elif end - pos >= 4:
+                    (tot_len,) = u32(buf, o)
+                    fields = None
+                else:
+                    break
                 page_end = (pos | _PAGE_MASK) + 1
                 if pos + tot_len <= page_end and tot_len >= 24:
-                    if end - pos < tot_len:
+                    if fields is None or end - pos < tot_len:
                         break
-                    self._pos = pos
-                    fields = unpack_rec(buf, o)
                     rmid = fields[4]
                     prev = fields[2]
                     expected = self._prev
@@ -367,7 +379,13 @@ class WalDecoder:
                     nxt = (pos + tot_len + 7) & ~7
                     if rmid == RM_XLOG_ID and fields[3] & 0xF0 == XLOG_SWITCH:
                         nxt = self._switch_end(pos, nxt)
-                    rec = decode_body(mv[o : o + tot_len].tobytes(), pos, nxt, version, fields)
+                    payload = mv[o : o + tot_len].tobytes()
+                    if tot_len >= 44 and payload[24] == 0:  # block 0 first: the commonest shapes
+                        rec = decode_block0(payload, pos, nxt, fields)
+                        if rec is None:
+                            rec = decode_body(payload, pos, nxt, version, fields)
+                    else:
+                        rec = decode_body(payload, pos, nxt, version, fields)
                     self._prev = pos
                     self.next_lsn = nxt
                     if pos >= min_lsn:
