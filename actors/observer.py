@@ -31,7 +31,7 @@ from typing import Any
 from actors.safekeeper import SafekeeperView
 from actors.termhistory import up_to
 from actors.walproposer import WalProposerView
-from actors.walstore import WalFiles
+from actors.walstore import FlatWal, WalFiles
 from modelcheck.world import Node, World
 from properties.consensus import wal_digest
 from properties.core import Checker, Violation
@@ -193,7 +193,7 @@ class Observer:
                 base = old_commit
             else:
                 base = raw.wal_start_lsn if raw.wal_start_lsn else raw.commit_lsn
-            data = self._reader(node)(base, raw.commit_lsn)
+            data = FlatWal(node.disk, raw.wal_base_lsn).read(base, raw.commit_lsn)
             self.commits.append(Commit(step, now, raw.term, node.nid, raw.commit_lsn, base,
                                        wal_digest(data), data))
             self.max_commit_lsn = max(self.max_commit_lsn, raw.commit_lsn)

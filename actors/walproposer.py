@@ -43,7 +43,7 @@ from actors.messages import (
     encode,
 )
 from actors.mutants import NONE, Mutants, quorum
-from actors.walstore import WalFiles
+from actors.walstore import FlatWal
 from modelcheck.actor import Actor, Context
 from modelcheck.network import Endpoint
 from pgwal.lsn import format_lsn
@@ -73,6 +73,7 @@ class WalProposerConfig:
     safekeepers: tuple[int, ...]  # node ids
     sync: bool
     redo_start_lsn: int = 0  # the launch ("basebackup") LSN in normal mode
+    wal_base_lsn: int = 0  # lowest LSN this proposer's WAL file can hold
     segment_size: int = 16 * 1024 * 1024
     system_id: int = 0
     pg_version: int = 150000
@@ -97,6 +98,7 @@ class WalProposerView:
     truncate_lsn: int
     flush_lsn: int  # end of the WAL the proposer holds
     wal_start_lsn: int  # start of the WAL the proposer holds
+    wal_base_lsn: int  # where its WAL file starts (FlatWal)
     term_history: tuple[tuple[int, int], ...]
 
 
@@ -140,13 +142,14 @@ class WalProposer(Actor):
     def view(self) -> WalProposerView:
         return WalProposerView(self.node, self.cfg.sync, self.state, self.prop_term,
                                self.prop_term_start_lsn, self.commit_lsn, self.truncate_lsn,
-                               self.flush_lsn, self.wal_start_lsn, self.prop_term_history)
+                               self.flush_lsn, self.wal_start_lsn, self.cfg.wal_base_lsn,
+                               self.prop_term_history)
 
     # -- start, connections --------------------------------------------------------------
 
     def on_start(self, ctx: Context) -> None:
         self.node = ctx.node
-        self._wal = WalFiles(ctx.disk, self.cfg.segment_size)
+        self._wal = FlatWal(ctx.disk, self.cfg.wal_base_lsn)
         self.sks = [_Sk(n) for n in self.cfg.safekeepers]
         if not self.cfg.sync:
             self.flush_lsn = self.wal_start_lsn = self.cfg.redo_start_lsn

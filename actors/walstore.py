@@ -84,3 +84,30 @@ class WalFiles:
         for segno in sorted(self.dirty):
             self.disk.fsync(self.name(segno))
         self.dirty.clear()
+
+
+class FlatWal:
+    """WAL from ``base_lsn`` on in one file (the compute's pg_wal as the walproposer reads it).
+
+    Same interface as :class:`WalFiles`; a walproposer's WAL is transient (each
+    launch starts empty), so it need not be cut into segment files, and a flat
+    file avoids allocating the sparse head of a 16 MiB segment on every launch.
+    """
+
+    __slots__ = ("disk", "base_lsn", "name")
+
+    def __init__(self, disk: Disk, base_lsn: int, name: str = "pg_wal") -> None:
+        self.disk = disk
+        self.base_lsn = base_lsn
+        self.name = name
+
+    def write(self, lsn: int, data: bytes) -> None:
+        assert lsn >= self.base_lsn, (lsn, self.base_lsn)
+        self.disk.write(self.name, lsn - self.base_lsn, data)
+
+    def read(self, start: int, end: int) -> bytes:
+        assert start >= self.base_lsn, (start, self.base_lsn)
+        return self.disk.read(self.name, start - self.base_lsn, end - start) if end > start else b""
+
+    def fsync(self) -> None:
+        self.disk.fsync(self.name)

@@ -217,7 +217,10 @@ class Network:
         if d.recv_closed:
             return
         if self.partitioned(*conn.nodes):
-            d.send_closed = True
+            # The handshake is lost, and so is everything queued behind it.
+            d.send_closed = d.recv_closed = True
+            self.messages_dropped += len(d.queue)
+            d.queue.clear()
             return
         conn.accepted = True
         d.last_recv = self.executor.now

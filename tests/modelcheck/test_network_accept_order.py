@@ -54,3 +54,17 @@ def test_messages_behind_a_handshake_to_a_crashed_node_are_dropped() -> None:
     world.restart(server)  # crash + restart before the handshake arrives
     world.run(until_ms=1000)
     assert got == []
+
+
+def test_messages_behind_a_handshake_lost_to_a_partition_are_dropped() -> None:
+    got: list = []
+    opts = NetworkOptions(connect_delay=Delay(50, 50), send_delay=Delay(10, 10))
+    world = World(1, network=opts)
+    world.add_actor(lambda n: _Server(got))
+    world.add_actor(lambda n: _SlowClient())
+    world.run(until_ms=20)
+    world.partition([0], [1])
+    world.run(until_ms=60)  # the handshake arrives during the partition
+    world.heal()
+    world.run(until_ms=1000)
+    assert got == []
