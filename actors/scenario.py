@@ -192,6 +192,7 @@ class WalproposerRun:
         self.compute: Compute | None = None
         self.partitions: list[Partition] = []
         self.liveness = False
+        self.auto_launch = True  # as run_schedule: a finished sync launches a normal proposer
         self.liveness_written = False
         self.liveness_start = 0
         self.sync_results: list[str] = []
@@ -309,6 +310,9 @@ class WalproposerRun:
                     self._launch(sync=True)
                     continue
                 self.sync_results.append(msg)
+                if not self.auto_launch:
+                    self.wp_sync = False  # finished; a test launches what comes next
+                    return
                 hi, lo = msg.split("/")
                 lsn = int(hi, 16) << 32 | int(lo, 16)
                 self._launch(sync=False, lsn=lsn or INITDB_LSN)
@@ -346,6 +350,30 @@ class WalproposerRun:
         if self.checker is not None and not self.observer.violations:
             new = self.checker.finish(self.observer.view(), self.world.now)
             self.observer.violations.extend(new)
+
+    def sync_safekeepers(self, within_ms: int = 10_000) -> int | None:
+        """Launch sync-safekeepers and run until it returns; its LSN (None on timeout).
+
+        Unlike a schedule run, nothing is launched after it (see :meth:`launch_walproposer`).
+        """
+        self.auto_launch = False
+        self._launch(sync=True)
+        results = len(self.sync_results)
+        deadline = self.world.now + within_ms
+        while self.world.now < deadline and not self.observer.violations:
+            self.run_until(min(deadline, self.world.now + 50))
+            if len(self.sync_results) > results:
+                hi, lo = self.sync_results[-1].split("/")
+                return int(hi, 16) << 32 | int(lo, 16)
+        return None
+
+    def launch_walproposer(self, lsn: int) -> None:
+        """Start a normal walproposer and its compute at ``lsn`` (0: the initdb LSN)."""
+        self._launch(sync=False, lsn=lsn or INITDB_LSN)
+
+    def poll(self, ms: int) -> None:
+        """Run for ``ms`` more virtual milliseconds."""
+        self.run_until(self.world.now + ms)
 
     def _liveness_write(self) -> None:
         """The liveness phase's transaction; the commit LSN must reach its end.
