@@ -132,6 +132,7 @@ class Safekeeper(Actor):
     pending: bytes = b""  # bytes after write_record_lsn (a partial record)
     conns: dict[int, _Conn] = field(default_factory=dict)
     _decoder: Any = None
+    _padding_end: int = 0  # end of a decoded record whose padding is still to come
     _wal: Any = None
 
     # -- start / persistence ------------------------------------------------------------
@@ -159,6 +160,7 @@ class Safekeeper(Actor):
 
     def _reset_decoder(self, lsn: int) -> None:
         self.pending = b""
+        self._padding_end = 0
         self._decoder = (WalDecoder(lsn, version=self.cfg.wal_version,
                                     segment_size=self.cfg.segment_size) if lsn else None)
 
@@ -362,9 +364,19 @@ class Safekeeper(Actor):
         records = dec.feed(data)
         if dec.end is not None and dec.end.error is not None:
             raise SafekeeperError(f"received WAL does not decode: {dec.end.error}")
-        self.write_lsn = begin + len(data)
-        if records:
-            new_end = int(records[-1].end_lsn)
+        self.write_lsn = write_lsn = begin + len(data)
+        # A record's end is MAXALIGNed: the decoder may report one whose padding has not
+        # arrived yet; its end becomes a record boundary only once the bytes are here.
+        new_end = 0
+        if self._padding_end and self._padding_end <= write_lsn:
+            new_end, self._padding_end = self._padding_end, 0
+        for r in reversed(records):
+            if r.end_lsn <= write_lsn:
+                new_end = max(new_end, int(r.end_lsn))
+                break
+        if records and records[-1].end_lsn > write_lsn:
+            self._padding_end = int(records[-1].end_lsn)
+        if new_end > self.write_record_lsn:
             buf = self.pending + data
             cut = new_end - self.write_record_lsn
             self._wal.write(self.write_record_lsn, buf[:cut])
