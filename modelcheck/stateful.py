@@ -431,6 +431,15 @@ class WorldMachine(PropertyChecks, RuleBasedStateMachine):
     def _stopped(self) -> bool:
         return self.failed is not None
 
+    def replay_action(self, action: Any, where: str) -> None:
+        """Apply one recorded step again (subclasses with more rules extend this)."""
+        if not isinstance(action, dict) or action.get("kind") != "run_for":
+            raise TraceError(f"{where} is {action!r}, expected a run_for stretch")
+        self.stretches.append(action)
+        run_stretch(self.world, self.chooser, action["ms"], action["seed"],
+                    [tuple(f) for f in action["plan"]], stop=self._stopped)
+        self.raise_pending()
+
     def _usable_plan(self, plan: list, ms: int) -> list[tuple[int, str, int]]:
         allowed = {"crash": "crash", "restart": "crash", "isolate": "partition",
                    "heal": "partition"}
@@ -513,10 +522,7 @@ def replay_trace(path: Any) -> tuple[Any, str | None]:
                 break
     elif isinstance(machine, WorldMachine):
         for i, s in enumerate(trace.actions or []):
-            if not isinstance(s, dict) or s.get("kind") != "run_for":
-                raise TraceError(f"{path}: action #{i} is {s!r}, expected a run_for stretch")
-            run_stretch(machine.world, machine.chooser, s["ms"], s["seed"],
-                        [tuple(f) for f in s["plan"]], stop=machine._stopped)
+            machine.replay_action(s, f"{path}: action #{i}")
             machine.check_now()
             if machine.failed:
                 break
