@@ -76,6 +76,8 @@ class SpecModel(FastSpec):
         self._min_quorums = cfg.min_quorums()
         self._perms_p = tuple(permutations(range(self.P)))
         self._init_fast()
+        self.expand_reference = self.expand
+        self.expand = self._make_expand()  # type: ignore[method-assign]
         if self.P == 2:
             self.canonical = self._make_canonical2()  # type: ignore[method-assign]
 

@@ -34,7 +34,13 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from modelcheck._explore_model import Adapter, fingerprint, stable_encode, state_fingerprint
+from modelcheck._explore_model import (
+    Adapter,
+    _identity,
+    fingerprint,
+    stable_encode,
+    state_fingerprint,
+)
 from modelcheck.errors import InvalidArgument, ModelcheckError
 
 __all__ = [
@@ -46,7 +52,7 @@ __all__ = [
     "state_fingerprint",
 ]
 
-_PROGRESS_EVERY = 4096  # expansions between clock reads
+_PROGRESS_MASK = 4095  # clock read every 4096 expansions
 
 
 @dataclass(frozen=True)
@@ -242,11 +248,12 @@ class _Search:
                 return
             nxt: list[tuple[Any, Hashable]] = []
             append = nxt.append
+            identity = key is _identity
             for n_done, (s, ks) in enumerate(frontier):
                 gen, succs = expand(s)
                 result.states_generated += gen
                 for t in succs:
-                    kt = key(t)
+                    kt = t if identity else key(t)
                     if kt not in seen:
                         seen[kt] = ks
                         append((t, kt))
@@ -256,7 +263,7 @@ class _Search:
                                 result.states_left = len(frontier) - n_done - 1 + len(nxt)
                                 result.depth = level + 1
                                 return
-                if not n_done % _PROGRESS_EVERY and self.progress is not None:
+                if not n_done & _PROGRESS_MASK and self.progress is not None:
                     self._report(level, len(frontier) - n_done + len(nxt))
             frontier = nxt
             if frontier:
@@ -289,7 +296,7 @@ class _Search:
                         self._discover(t, kt, ks)
                         if self.stopped:
                             break
-            if not n_done % _PROGRESS_EVERY and self.progress is not None:
+            if not n_done & _PROGRESS_MASK and self.progress is not None:
                 self._report(result.depth, len(stack))
         result.states_left = len(stack)
 

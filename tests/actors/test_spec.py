@@ -169,6 +169,7 @@ def test_fast_expand_equals_generic_actions_and_next_state(mutant: str | None) -
                 generic.append(t)
         assert gen == generic_gen
         assert succs == generic
+        assert m.expand_reference(s) == (gen, succs)  # the generated code = the loops
         assert [t for _, t in m.expand_labeled(s)] == succs
 
 
