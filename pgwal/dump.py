@@ -142,6 +142,11 @@ def _build(  # noqa: C901 - closures sharing their caches
     block reference. The caches are keyed by the values they render, so the
     text is the same in any order of calls.
     """
+    # per rmid: (line prefix, kinds by xl_info, describers by xl_info), None if invalid
+    rmgrs = tuple(
+        None if entry is None else (prefix, entry.kinds, entry.descs)
+        for entry, prefix in zip(table, prefixes, strict=True)
+    )
     lens_cache: dict[int, str] = {}
     rel_cache: dict[RelFileLocator, str] = {}
     last_xid = -1
@@ -169,16 +174,16 @@ def _build(  # noqa: C901 - closures sharing their caches
         nonlocal last_xid, xid_text, last_lsn, last_lsn_text
         # Record is a tuple: one unpack is cheaper than seven attribute reads
         lsn, _end, prev, xid, tot, info, rmid, _crc, blocks, _main, _origin, _top = rec
-        entry = table[rmid]
-        if entry is None:
+        rmgr = rmgrs[rmid]
+        if rmgr is None:
             prefix, kind, desc = _unknown_rmgr(rmid, info)
         else:
-            prefix = prefixes[rmid]
-            kind = entry.kinds[info]
+            prefix, kinds, descs = rmgr
+            kind = kinds[info]
             if kind is None:
                 kind = "UNKNOWN (%x)" % (info & ~XLR_INFO_MASK)
             try:
-                desc = entry.descs[info](rec)
+                desc = descs[info](rec)
             except _DESC_ERRORS as exc:
                 desc = _undecodable(rec, exc)
         fpi = 0

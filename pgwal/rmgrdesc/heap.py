@@ -83,8 +83,13 @@ _PRUNE_17 = struct.Struct("<BB").unpack_from
 # ---------------------------------------------------------------- 14 and 15 wording
 
 
+_INFOBITS_OLD = tuple(
+    "".join(name + " " for bit, name in _INFOBITS if bits & bit) for bits in range(256)
+)  # the text of every infobits byte, computed once
+
+
 def _infobits_old(bits: int) -> str:
-    return "".join(name + " " for bit, name in _INFOBITS if bits & bit)
+    return _INFOBITS_OLD[bits]
 
 
 def _insert_old(rec: Record) -> str:

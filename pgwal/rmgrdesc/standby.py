@@ -22,6 +22,7 @@ _RUNNING = struct.Struct("<iiB3xIII").unpack_from
 _INVALS = struct.Struct("<IIB3xi").unpack_from
 _MSG = struct.Struct("<b3xII").unpack_from  # id, then the two 4-byte words at offsets 4 and 8
 SHARED_INVAL_MSG_SIZE = 16
+_MSG_ITER = struct.Struct("<b3xII4x").iter_unpack  # whole SharedInvalidationMessages
 
 
 def invalidations_text(
@@ -34,8 +35,12 @@ def invalidations_text(
     if relcache_init_file:
         parts.append(f"; relcache init file inval dbid {db_id} tsid {ts_id}")
     parts.append("; inval msgs:")
-    for i in range(nmsgs):
-        msg_id, word4, word8 = _MSG(data, offset + i * SHARED_INVAL_MSG_SIZE)
+    size = SHARED_INVAL_MSG_SIZE
+    if len(data) >= offset + nmsgs * size:  # all there: unpack them in one pass
+        msgs = _MSG_ITER(memoryview(data)[offset : offset + nmsgs * size])
+    else:  # short data: message by message, failing where the data ends
+        msgs = (_MSG(data, offset + i * size) for i in range(nmsgs))
+    for msg_id, word4, word8 in msgs:
         if msg_id >= 0:
             parts.append(f" catcache {msg_id}")
         elif msg_id == -1:
