@@ -74,6 +74,7 @@ class FastSpec:
         ]
         self._pair_memo = [[{} for _ in range(A)] for _ in range(P)]
         self._restart_memo: dict[int, tuple] = {}
+        self._restart_unique: dict[int, tuple] = {}
         self._donor_memo: dict[int, int] = {}
         self._bl_memo: dict[int, int] = {}
         self._ne_memo: dict[int, int] = {}
@@ -181,7 +182,13 @@ class FastSpec:
             cid = self._core_id((0, max((terms[a] for a in q), default=-1) + 1, (), ()))
             out.append(cid if self._core_facts[cid][0] else -1)
         r = self._restart_memo[accs_packed] = tuple(out)
+        self._restart_unique[accs_packed] = tuple(dict.fromkeys(c for c in out if c >= 0))
         return r
+
+    def _restarts_unique(self, accs_packed: int) -> tuple:
+        """The distinct in-constraint core ids of :meth:`_restarts`, first occurrence first."""
+        self._restarts(accs_packed)
+        return self._restart_unique[accs_packed]
 
     def _become_leader(self, s: int, i: int, core: int) -> int:
         """Core id after BecomeLeader(p): -1 disabled, -2 outside the constraint."""
@@ -323,14 +330,16 @@ class FastSpec:
 
         The same successors in the same order, with every loop over proposers,
         acceptors and quorums unrolled and every shift a constant (about 2x
-        faster than the loops). The generic :meth:`expand` stays the reference.
+        faster than the loops), except that restarts by several quorums to the
+        same term appear once (the repeats could never be new states; they are
+        still counted as generated). The loop version stays the reference.
         """
         P, A, W = self.P, self.A, _W
         ns = {
             "M": _M,
             "pair": self._pair,
-            "rmemo": self._restart_memo,
-            "restarts": self._restarts,
+            "rmemo": self._restart_unique,
+            "restarts": self._restarts_unique,
             "facts": self._core_facts,
             "bl": self._become_leader,
             "elect": self._elect,
@@ -355,7 +364,7 @@ class FastSpec:
         L.append("    rs = rmemo.get(accs)")
         L.append("    if rs is None: rs = restarts(accs)")
         L.append("    out = []; ap = out.append")
-        L.append(f"    gen = {P} * len(rs)")
+        L.append(f"    gen = {P * len(self._quorums)}")
         for i in range(P):
             L.append(f"    base = s & {self._clear[i]}")
             L.append("    for nc in rs:")
@@ -410,6 +419,40 @@ class FastSpec:
         L.append("    return gen, out")
         exec("\n".join(L), ns)  # noqa: S102 (code built from ints above)
         return ns["expand"]
+
+    def _make_violations(self):  # noqa: ANN202 (returns a generated function)
+        """Build :meth:`violations` with its fast path unrolled (same answers).
+
+        When every flag says "fine" it returns [] after a few lookups; anything
+        else goes to the general code, which names the violated invariants.
+        """
+        ns = {
+            "M": _M,
+            "facts": self._core_facts,
+            "eflags": self._eflags,
+            "cflags": self._cflags,
+            "acc_ok": self._acc_ok,
+            "col_ok": self._col_ok,
+            "cnt": self._committed_not_truncated,
+            "slow": self._violations_slow,
+        }
+        conds = ["e < len(eflags)", "c < len(cflags)", "eflags[e]", "cflags[c]"]
+        conds += [f"f{i}[1]" for i in range(self.P)]
+        conds += [f"acc_ok[(s >> {sh}) & M]" for sh in self._acc_sh]
+        conds += [f"col_ok[(s >> {sh}) & M]" for sh in self._col_sh_flat]
+        L = ["def violations(s):"]
+        for i, sh in enumerate(self._core_sh):
+            L.append(f"    f{i} = facts[(s >> {sh}) & M]")
+        L.append(f"    c = (s >> {self._csh}) & M")
+        L.append(f"    e = (s >> {self._esh}) & M")
+        L.append("    if " + " and ".join(conds) + ":")
+        terms = ", ".join(f"f{i}[2]" for i in range(self.P))
+        L.append(f"        terms = [x for x in ({terms},) if x >= 0]")
+        L.append("        if not terms: return []")
+        L.append("        if len(terms) == len(set(terms)) and cnt(s, c): return []")
+        L.append("    return slow(s)")
+        exec("\n".join(L), ns)  # noqa: S102 (code built from ints above)
+        return ns["violations"]
 
     # ------------------------------------------------------------ invariants
     def violations(self, s: int) -> list[str]:

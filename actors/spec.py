@@ -78,6 +78,8 @@ class SpecModel(FastSpec):
         self._init_fast()
         self.expand_reference = self.expand
         self.expand = self._make_expand()  # type: ignore[method-assign]
+        self.violations_reference = self.violations
+        self.violations = self._make_violations()  # type: ignore[method-assign]
         if self.P == 2:
             self.canonical = self._make_canonical2()  # type: ignore[method-assign]
 

@@ -151,7 +151,7 @@ def _reachable(m: SpecModel) -> list[int]:
 @pytest.mark.parametrize("mutant", [None, "bad-quorum", "commit-previous-term"])
 def test_fast_expand_equals_generic_actions_and_next_state(mutant: str | None) -> None:
     m = SpecModel(2, 3, 2, 1, mutant)
-    states = _reachable(m)[::60] if mutant is None else m.init_states()
+    states = _reachable(m)[::150] if mutant is None else m.init_states()
     if mutant is not None:  # a bounded BFS prefix is enough for the mutants
         frontier = list(states)
         for _ in range(8):
@@ -167,10 +167,13 @@ def test_fast_expand_equals_generic_actions_and_next_state(mutant: str | None) -
             generic_gen += 1
             if t != s and m.within_boundary(t):
                 generic.append(t)
+        # Repeats (one restart term reached by several quorums) may be dropped.
         assert gen == generic_gen
-        assert succs == generic
-        assert m.expand_reference(s) == (gen, succs)  # the generated code = the loops
-        assert [t for _, t in m.expand_labeled(s)] == succs
+        assert list(dict.fromkeys(succs)) == list(dict.fromkeys(generic))
+        reference = m.expand_reference(s)  # the loops the generated code unrolls
+        assert reference[0] == gen and reference[1] == generic
+        assert m.violations(s) == m.violations_reference(s)
+        assert [t for _, t in m.expand_labeled(s)] == generic
 
 
 def test_canonical_is_orbit_invariant_and_matches_the_general_version() -> None:
