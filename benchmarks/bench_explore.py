@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             tlc["generated"],
             tlc["depth"],
         )
-        if not same and label != MODELS[2][0]:
+        if not same:  # the recorded t3 l2 counts are TLC's 1-worker ones, which we follow
             exit_code = 1
         speed = tlc["wall_s"] / ours["wall_s"]
         rate = ours["distinct"] / ours["wall_s"]

@@ -78,7 +78,11 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-entries", type=int, default=2, help="spec: StateConstraint WAL bound")
     p.add_argument("--rms", type=int, default=3, help="two-phase: number of resource managers")
     p.add_argument("--mutant", default=None, help="a seeded bug of the model (e.g. bad-quorum)")
-    p.add_argument("--no-symmetry", action="store_true", help="no symmetry reduction")
+    p.add_argument(
+        "--no-symmetry",
+        action="store_true",
+        help="no symmetry reduction (default: reduce when the model declares a symmetry)",
+    )
     p.add_argument("--dfs", action="store_true", help="depth-first (no shortest traces)")
     p.add_argument(
         "--check-symmetry",
