@@ -14,6 +14,10 @@ semantics of a frozen dataclass that the rest of the code relies on:
   class (a ``Record`` never equals a plain tuple or a ``BlockRef``);
 - no ordering (``<`` raises ``TypeError``), and a ``Name(field=value, ...)`` repr.
 
+One difference remains: an unrelated tuple subclass on the *left* of ``==``
+(``some_namedtuple == record``) uses its own tuple comparison, so it can
+compare equal by values; plain tuples and pgwal's own types never do.
+
 >>> from collections import namedtuple
 >>> @value_type
 ... class Point(namedtuple("Point", "x y")):
