@@ -408,8 +408,10 @@ class FastSpec:
             L.append(f"    if f{i} >= 0:")
             L.append(f"        c = (s >> {self._csh}) & M")
             for q in self._min_quorums:
-                flushes = ", ".join(f"p{i}_{a}[4]" for a in q)
-                L.append(f"        ql = min(({flushes},))")
+                L.append(f"        ql = p{i}_{q[0]}[4]")
+                for a in q[1:]:
+                    L.append(f"        x = p{i}_{a}[4]")
+                    L.append("        if x < ql: ql = x")
                 L.append("        if ql:")
                 L.append(f"            rec = records_for(c{i}, ql)")
                 L.append("            if rec >= 0:")
@@ -557,13 +559,21 @@ class FastSpec:
             )
         ca = ", ".join(f"a{a} | (x{a} << {W}) | y{a}" for a in range(A))
         cb = ", ".join(f"a{a} | (y{a} << {W}) | x{a}" for a in range(A))
-        lines.append(f"    ca = sorted(({ca},)); cb = sorted(({cb},))")
         ka, kb = f"((c0 << {W}) | c1)", f"((c1 << {W}) | c0)"
         for a in range(A):
             ka = f"(({ka} << {3 * W}) | ca[{a}])"
             kb = f"(({kb} << {3 * W}) | cb[{a}])"
-        lines.append(f"    ka = {ka}; kb = {kb}")
-        lines.append(f"    return ((ka if ka < kb else kb) << {2 * W}) | (s >> {self._csh})")
+        # The cores are the key's most significant part: when they differ, the
+        # proposer order putting the smaller core first wins, whatever the columns.
+        lines.append("    if c0 < c1:")
+        lines.append(f"        ca = sorted(({ca},)); k = {ka}")
+        lines.append("    elif c1 < c0:")
+        lines.append(f"        cb = sorted(({cb},)); k = {kb}")
+        lines.append("    else:")
+        lines.append(f"        ca = sorted(({ca},)); cb = sorted(({cb},))")
+        lines.append(f"        k = {ka}; kb = {kb}")
+        lines.append("        if kb < k: k = kb")
+        lines.append(f"    return (k << {2 * W}) | (s >> {self._csh})")
         namespace: dict = {}
         exec("\n".join(lines), namespace)  # noqa: S102 (code built from ints above)
         return namespace["canonical2"]
