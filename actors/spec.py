@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from itertools import permutations
 
 from actors import _spec_rules as S
+from actors._spec_codegen import make_canonical2, make_expand, make_violations
 from actors._spec_fast import _M, _W, FastSpec
 from actors._spec_rules import (
     ACTION_NAMES,
@@ -77,11 +78,11 @@ class SpecModel(FastSpec):
         self._perms_p = tuple(permutations(range(self.P)))
         self._init_fast()
         self.expand_reference = self.expand
-        self.expand = self._make_expand()  # type: ignore[method-assign]
+        self.expand = make_expand(self)  # type: ignore[method-assign]
         self.violations_reference = self.violations
-        self.violations = self._make_violations()  # type: ignore[method-assign]
+        self.violations = make_violations(self)  # type: ignore[method-assign]
         if self.P == 2:
-            self.canonical = self._make_canonical2()  # type: ignore[method-assign]
+            self.canonical = make_canonical2(self)  # type: ignore[method-assign]
 
     # ------------------------------------------------------------------ encoding
     def encode(self, props: tuple, accs: tuple, committed: tuple, elected: tuple) -> int:
