@@ -21,6 +21,7 @@ from pgwal._value import value_type
 from pgwal.record import Record
 from pgwal.rmgrdesc import heap, nbtree, others, standby, xact, xlog
 from pgwal.rmgrdesc._common import DescFn, empty
+from pgwal.versions import RMGR_NAMES  # the one rmgr table, shared with the decoder
 
 __all__ = [
     "FULL_DESC_RMGRS",
@@ -34,30 +35,6 @@ __all__ = [
 
 SUPPORTED_MAJORS = (14, 15, 16, 17)
 
-RMGR_NAMES: tuple[str, ...] = (
-    "XLOG",
-    "Transaction",
-    "Storage",
-    "CLOG",
-    "Database",
-    "Tablespace",
-    "MultiXact",
-    "RelMap",
-    "Standby",
-    "Heap2",
-    "Heap",
-    "Btree",
-    "Hash",
-    "Gin",
-    "Gist",
-    "Sequence",
-    "SPGist",
-    "BRIN",
-    "CommitTs",
-    "ReplicationOrigin",
-    "Generic",
-    "LogicalMessage",
-)
 """Built-in resource managers by id (``rmgrlist.h``; the same in 14 to 17)."""
 
 FULL_DESC_RMGRS = frozenset({"XLOG", "Transaction", "Standby", "Heap2", "Heap", "Btree"})
