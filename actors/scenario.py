@@ -170,7 +170,8 @@ class WalproposerRun:
     def __init__(self, seed: int, *, acceptors: int = 3, mutants: Mutants = NONE,
                  wire: bool = False, keep_log: bool = False,
                  network: NetworkOptions | None = None, schedule: Schedule | None = None,
-                 segment_size: int = SCENARIO_SEGMENT_SIZE, check: bool = True) -> None:
+                 segment_size: int = SCENARIO_SEGMENT_SIZE, check: bool = True,
+                 recorder: Any = None) -> None:
         self.seed = seed
         self.mutants = mutants
         self.wire = wire
@@ -178,7 +179,8 @@ class WalproposerRun:
         self.segment_size = segment_size
         self.network = network if network is not None else generate_network_opts(seed)
         self.schedule = schedule if schedule is not None else generate_schedule(seed, acceptors)
-        self.world = World(seed, network=self.network)
+        chooser = recorder.chooser(seed) if recorder is not None else None
+        self.world = World(seed, network=self.network, chooser=chooser)
         self.sks: list[Node] = [
             self.world.add_actor(self._sk_factory(i), f"sk{i}") for i in range(acceptors)]
         self.quorum = quorum(acceptors, mutants)
@@ -186,6 +188,8 @@ class WalproposerRun:
         self.checker = Checker(props) if check else None
         self.observer = Observer(self.world, [n.nid for n in self.sks], acceptors // 2 + 1,
                                  segment_size, self.checker)
+        if recorder is not None:
+            recorder.attach(self.world)
         self.index = RecordIndex()
         self.wp: Node | None = None
         self.wp_sync = True
@@ -489,6 +493,7 @@ class WalproposerScenario:
     name = "walproposer"
 
     def run_seed(self, seed: int, *, mutant: str | None = None, acceptors: int = 3,
-                 keep_log: bool = False, wire: bool = False) -> SeedResult:
+                 keep_log: bool = False, wire: bool = False,
+                 recorder: Any = None) -> SeedResult:
         return WalproposerRun(seed, acceptors=acceptors, mutants=parse_mutants(mutant),
-                              wire=wire, keep_log=keep_log).run()
+                              wire=wire, keep_log=keep_log, recorder=recorder).run()
