@@ -80,11 +80,25 @@ Locator = Callable[[int], tuple[str | None, int | None]]
 """Maps an LSN to (file path, byte offset in that file) for error messages."""
 
 
+_NO_RMIDS = bytes(256)
+_RMID_TABLES: dict[tuple[int, bool], bytes] = {}
+
+
 def _valid_rmids(version: WalVersion | None) -> bytes:
-    """256 flags: is ``xl_rmid`` accepted (all zero while the version is unknown)."""
+    """256 flags: is ``xl_rmid`` accepted (all zero while the version is unknown).
+
+    Built once per major version: ``feed`` consults it on every call, and a
+    caller feeding one byte at a time must not pay for 256 checks each time.
+    """
     if version is None:
-        return bytes(256)
-    return bytes(version.rmgr_is_valid(rmid) for rmid in range(256))
+        return _NO_RMIDS
+    key = (version.major, bool(version.custom_rmgrs))  # all rmgr_is_valid depends on
+    table = _RMID_TABLES.get(key)
+    if table is None:
+        table = _RMID_TABLES[key] = bytes(
+            version.rmgr_is_valid(rmid) for rmid in range(256)
+        )
+    return table
 
 
 def segment_file_name(tli: int, segno: int, segment_size: int) -> str:
@@ -213,6 +227,7 @@ class WalDecoder:
         self._parts: list[tuple[int, int]] = []
         self._got = 0
         self._hdr_ok = False
+        self._need = 0  # the loop cannot progress before input reaches this LSN
 
     # -- public -----------------------------------------------------------------------------
 
@@ -231,6 +246,8 @@ class WalDecoder:
         if self.end is not None:
             return []
         self._buf += data
+        if self._base + len(self._buf) < self._need:  # small chunks: nothing can complete yet
+            return []
         return self._run()
 
     def finish(self) -> EndOfWal:
@@ -308,10 +325,12 @@ class WalDecoder:
         version = self.version
         valid_rmid = _valid_rmids(version)
         mv = memoryview(buf)
+        need = 0
         try:
             while True:
                 if not pos & _PAGE_MASK:
                     if end - pos < 40 and (end - pos < 24 or buf[pos - base + 2] & XLP_LONG_HEADER):
+                        need = pos + (24 if end - pos < 24 else 40)
                         break
                     self._pos = pos
                     pos = self._page_header(buf, pos - base, pos)
@@ -326,6 +345,7 @@ class WalDecoder:
                     page_end = (pos | _PAGE_MASK) + 1
                     n = min(self._rec_len - self._got, page_end - pos)
                     if end - pos < n:
+                        need = pos + n
                         break
                     self._parts.append((pos, pos + n))
                     self._got += n
@@ -356,10 +376,12 @@ class WalDecoder:
                     (tot_len,) = u32(buf, o)
                     fields = None
                 else:
+                    need = pos + 4
                     break
                 page_end = (pos | _PAGE_MASK) + 1
                 if pos + tot_len <= page_end and tot_len >= 24:
                     if fields is None or end - pos < tot_len:
+                        need = pos + tot_len
                         break
                     rmid = fields[4]
                     prev = fields[2]
@@ -397,6 +419,7 @@ class WalDecoder:
                 self._pos = pos
                 self._check_length(pos, tot_len)
                 if end < page_end:
+                    need = page_end
                     break
                 self._rec = pos
                 self._rec_len = tot_len
@@ -409,6 +432,7 @@ class WalDecoder:
                 pos = page_end
         finally:
             mv.release()
+            self._need = need
             if self.end is None:
                 self._pos = pos
 
