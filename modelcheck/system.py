@@ -258,6 +258,8 @@ class System:
     def is_enabled(self, action: Action) -> bool:
         if isinstance(action, Tick):
             return action.ms >= 0
+        if isinstance(action, Command):  # offered by the driver, not listed: any active node
+            return 0 <= action.node < len(self.nodes) and self.nodes[action.node].active
         return action in self.enabled_actions()
 
     def apply(self, action: Action) -> None:
