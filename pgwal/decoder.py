@@ -18,6 +18,9 @@ A zeroed tail is reported like pg_waldump does ("invalid record length at
 ``finish()`` when no more bytes will come: an unfinished record then ends
 the WAL as ``WalTruncated``.
 
+Page-header checks live in ``pgwal._pagecheck`` and ``EndOfWal`` in
+``pgwal._endofwal``; both are reached through this module.
+
 Restarting is cheap: a decoder holds only the undecoded tail of its input,
 and ``decode_buffer`` / ``find_end_of_wal`` run one over a ``bytes`` buffer.
 
@@ -29,19 +32,18 @@ and ``decode_buffer`` / ``find_end_of_wal`` run one over a ``bytes`` buffer.
 from __future__ import annotations
 
 import struct
-from collections import namedtuple
 from collections.abc import Callable
 
-from pgwal._value import value_type
+from pgwal._endofwal import EndOfWal
+from pgwal._pagecheck import PageHeaderChecks, segment_file_name
+from pgwal._record_decode import decode_body, decode_record
+from pgwal._record_fast import _decode_block0
+from pgwal._record_layout import XLOG_RECORD, XLOG_RECORD_MAX_SIZE, Record
 from pgwal.crc import crc32c
 from pgwal.errors import (
     WalArgumentError,
-    WalBadContRecord,
     WalBadCrc,
     WalBadLength,
-    WalBadMagic,
-    WalBadPageAddress,
-    WalBadPageHeader,
     WalBadPrevLink,
     WalBadRmgr,
     WalCorrupt,
@@ -49,30 +51,14 @@ from pgwal.errors import (
     WalTruncated,
 )
 from pgwal.lsn import Lsn, check_segment_size, format_lsn
-from pgwal.page import (
-    LONG_PAGE_HEADER,
-    SHORT_PAGE_HEADER,
-    XLP_ALL_FLAGS,
-    XLP_FIRST_IS_CONTRECORD,
-    XLP_FIRST_IS_OVERWRITE_CONTRECORD,
-    XLP_LONG_HEADER,
-)
-from pgwal.record import (
-    XLOG_RECORD,
-    XLOG_RECORD_MAX_SIZE,
-    Record,
-    _decode_block0,
-    decode_body,
-    decode_record,
-)
-from pgwal.versions import WalVersion, by_magic, by_major
+from pgwal.page import XLP_LONG_HEADER
+from pgwal.versions import WalVersion, by_major
 
 __all__ = ["EndOfWal", "WalDecoder", "decode_buffer", "find_end_of_wal", "segment_file_name"]
 
 _PAGE = 8192
 _PAGE_MASK = _PAGE - 1
 _U32 = struct.Struct("<I")
-_U16x2 = struct.Struct("<HH")
 RM_XLOG_ID = 0
 XLOG_SWITCH = 0x40
 
@@ -95,71 +81,11 @@ def _valid_rmids(version: WalVersion | None) -> bytes:
     key = (version.major, bool(version.custom_rmgrs))  # all rmgr_is_valid depends on
     table = _RMID_TABLES.get(key)
     if table is None:
-        table = _RMID_TABLES[key] = bytes(
-            version.rmgr_is_valid(rmid) for rmid in range(256)
-        )
+        table = _RMID_TABLES[key] = bytes(version.rmgr_is_valid(rmid) for rmid in range(256))
     return table
 
 
-def segment_file_name(tli: int, segno: int, segment_size: int) -> str:
-    """``%08X%08X%08X`` name of segment ``segno`` on timeline ``tli``."""
-    per = 0x100000000 // segment_size
-    return f"{tli:08X}{segno // per:08X}{segno % per:08X}"
-
-
-@value_type
-class EndOfWal(namedtuple("EndOfWal", "lsn last_lsn kind error", defaults=(None,))):
-    """Where and why decoding stopped.
-
-    - ``lsn``: end of valid WAL, i.e. where the next record would start
-      (xlogreader's EndRecPtr of the last good record; the start position if
-      none was read). A safekeeper truncates its WAL here.
-    - ``last_lsn``: start of the last good record (pg_waldump's "error in WAL
-      record at ..."), None if there was none.
-    - ``kind``: ``"end_of_input"`` (input ended at a record boundary),
-      ``"end_lsn"`` (reached the requested stop LSN), ``"end_segment"`` (the
-      requested segment range ended), ``"invalid"`` (``WalCorrupt``, including
-      a zeroed tail), ``"truncated"`` (``WalTruncated``: input ended inside a
-      record or page header), ``"missing"`` (a segment file is absent) or
-      ``"no_valid_record"`` (no valid record at all after the start position).
-    - ``error``: the ``WalError`` for the last four kinds, else None.
-    """
-
-    __slots__ = ()
-
-    lsn: Lsn
-    last_lsn: Lsn | None
-    kind: str
-    error: WalError | None  # default None
-
-    @property
-    def clean(self) -> bool:
-        """True when decoding stopped without an error."""
-        return self.error is None
-
-    @property
-    def zeroed(self) -> bool:
-        """True when the WAL ended at a zero record length (never-written, zeroed space)."""
-        return isinstance(self.error, WalBadLength) and self.error.detail.endswith("got 0")
-
-    @property
-    def reason(self) -> str:
-        """The bare error text (pg_waldump wording) or a description of a clean stop."""
-        if self.error is not None:
-            return self.error.detail
-        return {
-            "end_of_input": f"end of input at {format_lsn(self.lsn)}",
-            "end_lsn": f"reached end LSN at {format_lsn(self.lsn)}",
-            "end_segment": f"end of the requested segments at {format_lsn(self.lsn)}",
-        }.get(self.kind, self.kind)
-
-    def raise_error(self) -> None:
-        """Raise ``error`` if there is one."""
-        if self.error is not None:
-            raise self.error
-
-
-class WalDecoder:
+class WalDecoder(PageHeaderChecks):
     """Incremental decoder of the WAL stream that starts at ``start_lsn``.
 
     - ``version``: PostgreSQL major (14..17) or a ``WalVersion``; None detects
@@ -496,116 +422,6 @@ class WalDecoder:
                 "pass segment_size="
             )
         return (nxt + seg - 1) & ~(seg - 1)
-
-    def _page_header(self, buf: bytearray, off: int, pos: int) -> int | None:  # noqa: C901
-        """Validate the page header at ``pos``; return the position after it.
-
-        Returns None when a whole page of skipped continuation data was passed
-        (``self._pos`` then holds the next position).
-        """
-        magic, info = _U16x2.unpack_from(buf, off)
-        is_long = info & XLP_LONG_HEADER
-        st = LONG_PAGE_HEADER if is_long else SHORT_PAGE_HEADER
-        fields = st.unpack_from(buf, off)
-        tli, pageaddr, rem_len = fields[2], fields[3], fields[4]
-        version = self.version
-        if version is None:
-            try:
-                version = by_magic(magic)
-            except WalBadMagic:
-                raise self._page_error(
-                    WalBadMagic, f"invalid magic number {magic:04X}", pos, tli
-                ) from None
-            self.version = version
-        elif magic != version.page_magic:
-            raise self._page_error(WalBadMagic, f"invalid magic number {magic:04X}", pos, tli)
-        if info & ~XLP_ALL_FLAGS:
-            raise self._page_error(WalBadPageHeader, f"invalid info bits {info:04X}", pos, tli)
-        seg = self.segment_size
-        if is_long:
-            sysid, seg_size, blcksz = fields[5], fields[6], fields[7]
-            if self.system_id is not None and sysid != self.system_id:
-                raise WalBadPageHeader(
-                    "WAL file is from different database system: WAL file database system "
-                    f"identifier is {sysid}, pg_control database system identifier is "
-                    f"{self.system_id}",
-                    lsn=pos,
-                )
-            if seg is None:
-                try:
-                    check_segment_size(seg_size)
-                except WalArgumentError:
-                    raise WalBadPageHeader(
-                        f"WAL segment size {seg_size} in the long page header at "
-                        f"{format_lsn(pos)} is not a power of two between 1 MiB and 1 GiB",
-                        lsn=pos,
-                    ) from None
-                self.segment_size = seg = seg_size
-            elif seg_size != seg:
-                raise WalBadPageHeader(
-                    "WAL file is from different database system: incorrect segment size in "
-                    f"page header (expected {seg}, found {seg_size})",
-                    lsn=pos,
-                )
-            if blcksz != _PAGE:
-                raise WalBadPageHeader(
-                    "WAL file is from different database system: incorrect XLOG_BLCKSZ in "
-                    f"page header (expected {_PAGE}, found {blcksz})",
-                    lsn=pos,
-                )
-            self.system_id = sysid
-        if seg is not None and bool(is_long) != (pos & (seg - 1) == 0):
-            what = "long page header in mid-segment" if is_long else "short page header"
-            raise self._page_error(
-                WalBadPageHeader, f"{what} (info bits {info:04X})", pos, tli, at_start=True
-            )
-        if pageaddr != pos:
-            raise self._page_error(
-                WalBadPageAddress, f"unexpected pageaddr {format_lsn(pageaddr)}", pos, tli
-            )
-        if tli < self._latest_tli:
-            raise self._page_error(
-                WalBadPageHeader,
-                f"out-of-sequence timeline ID {tli} (after {self._latest_tli})",
-                pos,
-                tli,
-            )
-        self._latest_tli = tli
-        hsize = st.size
-        after = pos + hsize
-        if self._rec is not None:
-            if info & XLP_FIRST_IS_OVERWRITE_CONTRECORD:
-                # the record being assembled was abandoned (crash) and overwritten
-                self._rec = None
-                self._parts = []
-            elif not info & XLP_FIRST_IS_CONTRECORD:
-                raise WalBadContRecord(f"there is no contrecord flag at {format_lsn(pos)}", lsn=pos)
-            elif rem_len == 0 or rem_len != self._rec_len - self._got:
-                raise WalBadContRecord(
-                    f"invalid contrecord length {rem_len} (expected "
-                    f"{self._rec_len - self._got}) at {format_lsn(pos)}",
-                    lsn=pos,
-                )
-        elif self._skip:
-            if info & XLP_FIRST_IS_CONTRECORD:
-                if rem_len >= _PAGE - hsize:
-                    self._pos = pos + _PAGE
-                    return None
-                self._skip = False
-                return after + ((rem_len + 7) & ~7)
-            self._skip = False
-        elif info & XLP_FIRST_IS_CONTRECORD:
-            raise WalBadContRecord(f"contrecord is requested by {format_lsn(after)}", lsn=after)
-        return after
-
-    def _page_error(
-        self, cls: type[WalError], what: str, pos: int, tli: int, at_start: bool = False
-    ) -> WalError:
-        seg = self.segment_size or (1 << 24)
-        version = self.version or by_major(15)
-        fname = segment_file_name(self.timeline or tli, pos // seg, seg)
-        tail = version.segment_location(fname, format_lsn(pos), pos & (seg - 1))
-        return cls(f"{what} {tail}", lsn=pos)
 
 
 def decode_buffer(

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import pgwal.decoder as decoder_module
+from pgwal._record_decode import _decode_general
 from pgwal._value import value_type
 from pgwal.decoder import EndOfWal
 from pgwal.lsn import Lsn
@@ -18,7 +19,6 @@ from pgwal.record import (
     BlockRef,
     Record,
     RelFileLocator,
-    _decode_general,
     decode_body,
     decode_record,
 )
