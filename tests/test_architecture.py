@@ -16,12 +16,7 @@ ALLOWED = {
 ACTOR_FORBIDDEN = {"time", "random", "socket", "os", "asyncio", "threading", "datetime"}
 MODULE_LINES_MAX = 600
 # Modules allowed past the limit, each with its reason (keep this list short).
-MODULE_LINES_EXCEPTIONS = {
-    # The record layouts of four PostgreSQL versions with their hand-tuned decode paths; the
-    # split into layout and fast path is pending (the speed work of issue 3 landed last).
-    "pgwal/record.py": 900,
-    "pgwal/decoder.py": 650,
-}
+MODULE_LINES_EXCEPTIONS: dict[str, int] = {}
 
 
 def _modules(package: str):
