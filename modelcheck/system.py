@@ -354,6 +354,16 @@ class System:
         self._record(node.nid, "command", (("name", action.name), ("arg", action.arg)))
         self._handle(node, lambda a, ctx: a.on_command(ctx, action.name, action.arg))
 
+    def stop_node(self, nid: int) -> None:
+        """Crash ``nid`` as the driver's own lifecycle step, not as a drawn fault.
+
+        Like :class:`Crash`, but outside the budgets and the action list (a
+        scenario retiring a process it replaces; the driver replays it itself).
+        """
+        node = self.node(nid)
+        if node.alive:
+            self._crash(node)
+
     def _isolate(self, nid: int) -> None:
         self.isolated.add(nid)
         self._record(-1, "partition", (("a", [nid]),
