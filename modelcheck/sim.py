@@ -4,9 +4,10 @@ A *scenario* is any object with a ``name`` and
 ``run_seed(seed, *, mutant=None, acceptors=3, keep_log=False, wire=False) -> SeedResult``;
 scenarios are found by name through the entry-point group
 ``modelcheck.scenarios`` (the engine imports no protocol). A campaign maps
-seeds to results in worker processes, streams them back as they finish,
-shows a progress bar (rate, ETA, failures so far), and summarises them in
-seed order, so the summary is the same whatever the number of workers.
+seeds to results on a backend (``modelcheck.backends``: local processes by
+default, or a Dask cluster), streams them back as they finish, shows a
+progress bar (rate, ETA, failures so far), and summarises them in seed order,
+so the summary is the same whatever the backend, worker count or batch size.
 Ctrl-C stops the workers and returns what finished.
 """
 
@@ -14,15 +15,15 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import multiprocessing
 import os
-import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, Protocol
 
+from modelcheck.backends import Backend, LocalBackend
 from modelcheck.errors import InvalidArgument
 
 OK, SAFETY, LIVENESS, CRASH = 0, 1, 3, 4
@@ -125,6 +126,9 @@ class CampaignSummary:
     elapsed_s: float
     interrupted: bool = False
     nondeterministic: list[int] = field(default_factory=list)
+    backend: str = "local"
+    workers: int = 0  # what the backend ran on (0: the config's worker count)
+    retried_batches: int = 0  # batches run again because their worker was lost
 
     @property
     def failures(self) -> list[SeedResult]:
@@ -172,25 +176,29 @@ class CampaignSummary:
             "elapsed_s": round(self.elapsed_s, 3),
             "seeds_per_s": round(len(self.results) / self.elapsed_s, 2) if self.elapsed_s else None,
             "events_per_s": round(events / self.elapsed_s) if self.elapsed_s else None,
-            "workers": cfg.worker_count,
+            "workers": self.workers or cfg.worker_count,
+            "backend": self.backend,
+            "retried_batches": self.retried_batches,
             "results_digest": digest.hexdigest(),
         }
 
 
-# -- workers -------------------------------------------------------------------------------
+# -- workers ---------------------------------------------------------------------------------
 
-_worker_scenario: Scenario | None = None
+_scenarios = threading.local()  # per worker thread: scenario name -> loaded scenario
 
 
-def _init_worker(name: str) -> None:
-    global _worker_scenario
-    _worker_scenario = load_scenario(name)
+def _scenario(name: str) -> Scenario:
+    cache = _scenarios.__dict__.setdefault("by_name", {})
+    if name not in cache:
+        cache[name] = load_scenario(name)
+    return cache[name]
 
 
 def run_batch(name: str, seeds: list[int], mutant: str | None, acceptors: int, wire: bool,
               twice: bool) -> list[tuple[SeedResult, bool]]:
     """Run a batch of seeds (in a worker); each result comes with a determinism verdict."""
-    scenario = _worker_scenario if _worker_scenario is not None else load_scenario(name)
+    scenario = _scenario(name)
     out = []
     for seed in seeds:
         result = scenario.run_seed(seed, mutant=mutant, acceptors=acceptors, wire=wire)
@@ -202,49 +210,30 @@ def run_batch(name: str, seeds: list[int], mutant: str | None, acceptors: int, w
     return out
 
 
-def _batches(cfg: CampaignConfig) -> list[list[int]]:
-    seeds = list(range(cfg.first_seed, cfg.first_seed + cfg.seeds))
-    return [seeds[i : i + cfg.batch] for i in range(0, len(seeds), cfg.batch)]
-
-
-def _stream(cfg: CampaignConfig) -> Iterator[list[tuple[SeedResult, bool]]]:
-    batches = _batches(cfg)
-    args = [(cfg.scenario, b, cfg.mutant, cfg.acceptors, cfg.wire, cfg.check_determinism)
-            for b in batches]
-    if cfg.worker_count == 1:
-        _init_worker(cfg.scenario)
-        for a in args:
-            yield run_batch(*a)
-        return
-    ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    pool = ctx.Pool(cfg.worker_count, initializer=_init_worker, initargs=(cfg.scenario,))
-    try:
-        pending = [pool.apply_async(run_batch, a) for a in args]
-        # Yield in completion order, so progress moves as soon as anything finishes.
-        while pending:
-            done = [p for p in pending if p.ready()]
-            if not done:
-                pending[0].wait(0.05)
-                continue
-            for p in done:
-                pending.remove(p)
-                yield p.get()
-        pool.close()
-    finally:
-        pool.terminate()
-        pool.join()
+def _batches(cfg: CampaignConfig) -> Iterator[list[int]]:
+    end = cfg.first_seed + cfg.seeds
+    for lo in range(cfg.first_seed, end, cfg.batch):
+        yield list(range(lo, min(lo + cfg.batch, end)))
 
 
 def run_campaign(cfg: CampaignConfig,
-                 on_batch: Callable[[list[SeedResult]], None] | None = None) -> CampaignSummary:
-    """Run every seed of ``cfg``; Ctrl-C returns what finished, marked interrupted."""
+                 on_batch: Callable[[list[SeedResult]], None] | None = None,
+                 backend: Backend | None = None) -> CampaignSummary:
+    """Run every seed of ``cfg`` on ``backend`` (default: local processes, ``cfg.workers``).
+
+    Ctrl-C returns what finished, marked interrupted (the backend's work is cancelled).
+    """
     load_scenario(cfg.scenario)  # fail fast, in this process, on a bad name
+    backend = backend or LocalBackend(cfg.worker_count)
     start = time.perf_counter()
     results: list[SeedResult] = []
     nondeterministic: list[int] = []
     interrupted = False
+    args = ((cfg.scenario, b, cfg.mutant, cfg.acceptors, cfg.wire, cfg.check_determinism)
+            for b in _batches(cfg))
+    stream = backend.stream(run_batch, args)
     try:
-        for batch in _stream(cfg):
+        for _, batch in stream:
             for result, same in batch:
                 results.append(result)
                 if not same:
@@ -253,9 +242,13 @@ def run_campaign(cfg: CampaignConfig,
                 on_batch([r for r, _ in batch])
     except KeyboardInterrupt:
         interrupted = True
+    finally:
+        stream.close()
     results.sort(key=lambda r: r.seed)
+    assert len({r.seed for r in results}) == len(results), "a seed reported twice"
     return CampaignSummary(cfg, results, time.perf_counter() - start, interrupted,
-                           sorted(nondeterministic))
+                           sorted(nondeterministic), backend=backend.name,
+                           workers=backend.workers, retried_batches=stream.retried_batches)
 
 
 def result_dict(result: SeedResult) -> dict[str, Any]:
