@@ -26,6 +26,7 @@ from modelcheck._trace_cli import (
     write_campaign_traces,
     write_seed_trace,
 )
+from modelcheck.backends import Backend, add_backend_args, backend_from_args
 from modelcheck.errors import InvalidArgument, ModelcheckError
 from modelcheck.sim import (
     OUTCOME_NAMES,
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", metavar="PATH", help="write the summary as JSON")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_run_trace_args(run)
+    add_backend_args(run)
     run.set_defaults(func=cmd_run)
 
     replay = sub.add_parser("replay", help="rerun one seed and write its full event log")
@@ -94,11 +96,14 @@ def cmd_run(args: argparse.Namespace) -> int:
                          workers=args.workers, mutant=args.mutant, acceptors=args.acceptors,
                          wire=args.wire, check_determinism=args.check_determinism,
                          batch=args.batch)
-    print(f"modelcheck run: scenario={cfg.scenario} seeds={cfg.first_seed}.."
-          f"{cfg.first_seed + cfg.seeds - 1} workers={cfg.worker_count} "
-          f"acceptors={cfg.acceptors} mutant={cfg.mutant or '-'}"
-          + (" check-determinism" if cfg.check_determinism else ""), file=sys.stderr)
-    summary = _run_with_progress(cfg, show=not args.no_progress and sys.stderr.isatty())
+    with backend_from_args(args) as backend:
+        print(f"modelcheck run: scenario={cfg.scenario} seeds={cfg.first_seed}.."
+              f"{cfg.first_seed + cfg.seeds - 1} workers={backend.workers} "
+              f"acceptors={cfg.acceptors} mutant={cfg.mutant or '-'}"
+              + (" check-determinism" if cfg.check_determinism else "")
+              + (f" backend={backend.name}" if backend.name != "local" else ""), file=sys.stderr)
+        summary = _run_with_progress(cfg, show=not args.no_progress and sys.stderr.isatty(),
+                                     backend=backend)
     _print_summary(summary)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
@@ -110,9 +115,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     return summary.exit_code
 
 
-def _run_with_progress(cfg: CampaignConfig, *, show: bool) -> CampaignSummary:
+def _run_with_progress(cfg: CampaignConfig, *, show: bool,
+                       backend: Backend | None = None) -> CampaignSummary:
     if not show:
-        return run_campaign(cfg)
+        return run_campaign(cfg, backend=backend)
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -138,7 +144,7 @@ def _run_with_progress(cfg: CampaignConfig, *, show: bool) -> CampaignSummary:
             progress.update(task, failures=failures,
                             rate=progress.tasks[0].completed / elapsed)
 
-        return run_campaign(cfg, on_batch)
+        return run_campaign(cfg, on_batch, backend)
 
 
 def _print_summary(summary: CampaignSummary) -> None:
@@ -165,6 +171,8 @@ def _print_summary(summary: CampaignSummary) -> None:
         console.print(f"... and {len(data['failures']) - 20} more failures (see --json)")
     for seed in summary.nondeterministic:
         console.print(f"NONDETERMINISTIC seed={seed}: two runs gave different event logs")
+    if summary.retried_batches:
+        console.print(f"retried {summary.retried_batches} batch(es) whose worker was lost")
     if summary.interrupted:
         console.print(f"interrupted: {len(summary.results)} of {summary.config.seeds} seeds done")
 
