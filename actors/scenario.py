@@ -497,3 +497,9 @@ class WalproposerScenario:
                  recorder: Any = None) -> SeedResult:
         return WalproposerRun(seed, acceptors=acceptors, mutants=parse_mutants(mutant),
                               wire=wire, keep_log=keep_log, recorder=recorder).run()
+
+    def minimize_adapter(self, trace: Any) -> Any:
+        """The action-level replay ``modelcheck minimize`` uses (:mod:`actors.minimize_wal`)."""
+        from actors.minimize_wal import WalAdapter
+
+        return WalAdapter(trace)
