@@ -491,6 +491,7 @@ class WalproposerScenario:
     """The campaign entry point (``modelcheck.scenarios``: ``walproposer``)."""
 
     name = "walproposer"
+    hunt_target = "actors.mutants:HUNT_TARGET"  # mutants, machine, models (modelcheck.hunt)
 
     def run_seed(self, seed: int, *, mutant: str | None = None, acceptors: int = 3,
                  keep_log: bool = False, wire: bool = False,
