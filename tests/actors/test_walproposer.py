@@ -290,3 +290,21 @@ def test_three_of_five_down_stops_commits_until_one_returns() -> None:
     run.poll(3000)
     assert run.observer.max_commit_lsn == run.observer.last_written_lsn > before
     assert not run.observer.violations
+
+
+def test_postgres_default_16_mib_segments_work_too() -> None:
+    """Campaigns use 1 MiB segments for speed; PostgreSQL's default 16 MiB runs the same way."""
+    run = WalproposerRun(4242, network=CALM, schedule=[], segment_size=16 << 20)
+    run.launch_walproposer(run.sync_safekeepers())
+    run.poll(30)
+    for i in range(20):
+        run.write_tx(3)
+        run.poll(5)
+        if i == 10:
+            run.world.restart(run.sks[0])
+    run.poll(3000)
+    _settled(run)
+    assert {sk.actor.view().flush_lsn for sk in run.sks} == {run.observer.last_written_lsn}
+    # the initdb LSN 0/149F0F0 lies in segment 1 of 16 MiB (it would be segment 0x14 of 1 MiB)
+    for sk in run.sks:
+        assert [n for n in sk.disk.names() if len(n) == 24] == ["000000010000000000000001"]
