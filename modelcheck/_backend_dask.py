@@ -98,8 +98,8 @@ class _DaskRunner(Runner):
         return {index for index, count in starts.items() if count > 1}
 
     def start_events(self) -> list[dict[str, Any]]:
-        """Every batch start logged so far (``batch``, ``worker``, ``pid``), oldest first."""
-        return [msg for _, msg in self._client.get_events(self.topic)]
+        """Every batch start so far (``batch``, ``worker``, ``pid``, ``time``), oldest first."""
+        return [{**msg, "time": t} for t, msg in self._client.get_events(self.topic)]
 
     def close(self) -> None:
         if self._futures:
@@ -125,7 +125,7 @@ class DaskBackend(Backend):
                 assert local_workers is not None and local_workers >= 1
                 self.name = f"dask local:{local_workers}"
                 self._cluster = LocalCluster(n_workers=local_workers, threads_per_worker=1,
-                                             processes=True, dashboard_address=None,
+                                             processes=True, dashboard_address="127.0.0.1:0",
                                              host="127.0.0.1", silence_logs=logging.ERROR)
                 self.client = Client(self._cluster, set_as_default=False)
         except (OSError, TimeoutError) as exc:
