@@ -123,3 +123,23 @@ def test_block_refs_match_bkp_listing(corpus: Path, version: str) -> None:
             assert got, line
             assert got.pop() == f"{i} {spc}/{db}/{rel} {fork} {blkno} {bool(fpw)}", line
     assert next(it, None) is None
+
+
+def test_corpus_location_env_var_then_beside_the_repo(tmp_path: Path, monkeypatch) -> None:
+    """``$PGWAL_CORPUS`` wins when it exists; else ``../shared/pgwal-corpus``; else a skip."""
+    from tests.pgwal import conftest
+
+    monkeypatch.setenv("PGWAL_CORPUS", str(tmp_path))
+    assert conftest.find_corpus() == tmp_path
+    fake_repo = tmp_path / "clone" / "repo"
+    fake_repo.mkdir(parents=True)
+    monkeypatch.setattr(conftest, "REPO_ROOT", fake_repo)
+    monkeypatch.setenv("PGWAL_CORPUS", str(tmp_path / "absent"))
+    assert conftest.find_corpus() is None  # neither exists: the tests skip with SKIP_REASON
+    beside = tmp_path / "clone" / "shared" / "pgwal-corpus"
+    beside.mkdir(parents=True)
+    assert conftest.find_corpus() == beside
+    monkeypatch.delenv("PGWAL_CORPUS")
+    assert conftest.find_corpus() == beside
+    reason = conftest.SKIP_REASON
+    assert "PGWAL_CORPUS" in reason and "../shared/pgwal-corpus" in reason

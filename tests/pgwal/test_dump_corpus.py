@@ -11,7 +11,6 @@ on stderr must say what pg_waldump says (COMMANDS.txt).
 from __future__ import annotations
 
 import gzip
-import os
 import re
 import time
 from pathlib import Path
@@ -20,23 +19,11 @@ import pytest
 
 from pgwal.cli import main
 from pgwal.rmgrdesc import FULL_DESC_RMGRS
+from tests.pgwal.conftest import SKIP_REASON, find_corpus
 from tests.pgwal.listing import compare_listing
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def corpus_root() -> Path | None:
-    env = os.environ.get("PGWAL_CORPUS")
-    for cand in ([Path(env)] if env else []) + [REPO.parent / "shared" / "pgwal-corpus"]:
-        if cand.is_dir():
-            return cand
-    return None
-
-
-CORPUS = corpus_root()
-pytestmark = pytest.mark.skipif(
-    CORPUS is None, reason="pgwal corpus not found (../shared/pgwal-corpus or $PGWAL_CORPUS)"
-)
+CORPUS = find_corpus()
+pytestmark = pytest.mark.skipif(CORPUS is None, reason=SKIP_REASON)
 
 VERSIONS = ["pg14", "pg15", "pg16", "pg17"]
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from pgwal.errors import WalError
 from pgwal.segment import read_records
-from tests.pgwal.conftest import find_corpus
+from tests.pgwal.conftest import SKIP_REASON, find_corpus
 
 WINDOW = 96 * 1024  # the first 12 pages of segment 0/700000 (records of every shape)
 
@@ -46,7 +46,7 @@ def mutate(data: bytearray, muts: list[tuple[str, int, int]]) -> bytearray:
     return data
 
 
-@pytest.mark.skipif(not SEGMENT, reason="pgwal corpus not found")
+@pytest.mark.skipif(not SEGMENT, reason=SKIP_REASON)
 @settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
