@@ -15,9 +15,11 @@ actors.mutants.UnknownMutant: unknown mutant 'no-such-bug'; known: accept-stale-
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
-__all__ = ["CATALOGUE", "NONE", "Mutants", "UnknownMutant", "parse_mutants", "quorum"]
+__all__ = ["CATALOGUE", "HUNT_TARGET", "NONE", "HuntTarget", "Mutants", "UnknownMutant",
+           "parse_mutants", "quorum"]
 
 Mutants = frozenset[str]
 NONE: Mutants = frozenset()
@@ -63,3 +65,81 @@ def quorum(n: int, mutants: Mutants = NONE) -> int:
     if "bad-quorum" in mutants:
         return max(1, n // 2)
     return n // 2 + 1
+
+
+# -- what ``modelcheck hunt`` needs to know about this protocol ------------------------------
+
+#: Explorer runs per spec mutant, tried in order within the hunt's budget: (proposers,
+#: acceptors, max_term, max_entries). Figure 8 needs four terms (PROTOCOL.md 4, #1).
+SPEC_BOUNDS: dict[str, tuple[tuple[int, int, int, int], ...]] = {
+    "bad-quorum": ((2, 3, 2, 1), (2, 3, 2, 2)),
+    "commit-previous-term": ((2, 3, 4, 1), (2, 3, 4, 2)),
+}
+
+
+class HuntTarget:
+    """The walproposer protocol as seen by :mod:`modelcheck.hunt` (which imports no protocol).
+
+    ``scenario`` is the seed-campaign scenario of the random driver; :meth:`machine`
+    the Hypothesis machine of the hypothesis driver; :meth:`explore_models` the models
+    the explore driver searches, in order (none: the driver does not apply).
+    """
+
+    scenario = "walproposer"
+    mutants = CATALOGUE
+
+    def machine(self, mutant: str) -> type:
+        """A :class:`actors.stateful.WalConsensusMachine` subclass with ``mutant`` on."""
+        parse_mutants(mutant)
+        return _machine_class("Hunt_" + mutant.replace("-", "_"))
+
+    def explore_models(self, mutant: str) -> list[tuple[str, Callable[[], Any]]]:
+        """``(label, factory)`` of each model to explore for ``mutant``, smallest first."""
+        parse_mutants(mutant)
+        out: list[tuple[str, Callable[[], Any]]] = []
+        for p, a, t, n in SPEC_BOUNDS.get(mutant, ()):
+            out.append((f"spec p{p} a{a} t{t} l{n}", _spec_factory(p, a, t, n, mutant)))
+        out.extend(_impl_models(mutant))
+        return out
+
+
+def _spec_factory(p: int, a: int, t: int, n: int, mutant: str) -> Callable[[], Any]:
+    def make() -> Any:
+        from actors.spec import SpecModel
+
+        return SpecModel(p, a, t, n, mutant=mutant)
+    return make
+
+
+def _impl_models(mutant: str) -> list[tuple[str, Callable[[], Any]]]:
+    """The implementation explorer's models for ``mutant`` (none until it exists)."""
+    try:
+        from actors import impl_model  # noqa: F401
+    except ImportError:
+        return []
+    return []
+
+
+HUNT_TARGET = HuntTarget()
+_MACHINES: dict[str, type] = {}
+
+
+def _machine_class(name: str) -> type:
+    """``Hunt_<mutant>``: built on first use, importable as ``actors.mutants:Hunt_<mutant>``
+    (so a trace's ``machine`` field replays with ``modelcheck replay``)."""
+    cls = _MACHINES.get(name)
+    if cls is None:
+        from actors.stateful import WalConsensusMachine
+
+        mutant = name[len("Hunt_"):].replace("_", "-")
+        parse_mutants(mutant)
+        cls = _MACHINES[name] = type(name, (WalConsensusMachine,),
+                                     {"mutant": mutant, "__module__": __name__,
+                                      "__qualname__": name})
+    return cls
+
+
+def __getattr__(name: str) -> Any:
+    if name.startswith("Hunt_") and name[len("Hunt_"):].replace("_", "-") in CATALOGUE:
+        return _machine_class(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
