@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     else:
         explore = add_explore_parser(sub)
         explore.set_defaults(func=lambda args: run_explore(args))
+    from modelcheck.hunt_cli import add_parsers as add_hunt_parsers
+
+    add_hunt_parsers(sub)  # mutants, hunt
     return parser
 
 
