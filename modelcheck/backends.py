@@ -349,6 +349,59 @@ def backend_from_args(args: argparse.Namespace) -> Backend:
 # -- run until the first failure -----------------------------------------------------------------
 
 @dataclass
+class FirstHit:
+    """What :func:`first_hit` stopped on: the lowest-index batch whose result was a hit."""
+
+    index: int | None
+    result: Any
+    batches_run: int
+    batches_cancelled: int
+    retried_batches: int
+    elapsed_s: float
+    interrupted: bool = False
+    budget_exhausted: bool = False
+
+
+def first_hit(backend: Backend, fn: Callable[..., Any], args: Iterable[tuple], *,
+              is_hit: Callable[[Any], bool], budget_s: float | None = None,
+              on_result: Callable[[int, Any], None] | None = None) -> FirstHit:
+    """Run ``fn(*a)`` for ``a`` in ``args`` (in order, may be endless) until a result is a hit.
+
+    Deterministic whatever the backend: once batch *i* is a hit nothing past *i*
+    is started or kept (in-flight batches are cancelled), and every batch before
+    *i* still finishes, so the answer is the first hit in the order of ``args``.
+    ``budget_s`` bounds the wall time while nothing is found; Ctrl-C returns what
+    was found so far with ``interrupted`` set. ``on_result(index, result)`` sees
+    every kept result as it arrives.
+    """
+    if budget_s is not None and budget_s <= 0:
+        raise InvalidArgument(f"budget_s={budget_s} must be > 0")
+    start = time.perf_counter()
+    best: tuple[int, Any] | None = None
+    batches_run = 0
+    interrupted = budget_exhausted = False
+    stream = backend.stream(fn, args)
+    try:
+        for index, result in stream:
+            batches_run += 1
+            if on_result is not None:
+                on_result(index, result)
+            if is_hit(result) and (best is None or index < best[0]):
+                best = (index, result)
+                stream.stop_after(index)
+            if best is None and budget_s is not None and time.perf_counter() - start > budget_s:
+                budget_exhausted = True
+                break
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        stream.close()
+    return FirstHit(best[0] if best else None, best[1] if best else None, batches_run,
+                    stream.cancelled_batches, stream.retried_batches,
+                    time.perf_counter() - start, interrupted, budget_exhausted)
+
+
+@dataclass
 class FirstFailure:
     """What :func:`first_failure` found: the earliest failing seed (in seed order), if any."""
 
@@ -380,44 +433,28 @@ def first_failure(scenario: str, seeds: Iterable[int], *, mutant: str | None = N
     """Run ``seeds`` (in order, may be endless) in batches until one fails; cancel the rest.
 
     The answer is the first failing seed in the order of ``seeds``, whatever the
-    backend and batch size: once batch *i* fails, nothing past *i* is started or
-    kept, and every batch before *i* still finishes. ``budget_s`` bounds the wall
-    time (then ``failure`` may be None and ``budget_exhausted`` is set); Ctrl-C
-    returns what was found so far with ``interrupted`` set.
+    backend and batch size (see :func:`first_hit`). ``budget_s`` bounds the wall
+    time (then ``failure`` is None and ``budget_exhausted`` is set); Ctrl-C returns
+    what was found so far with ``interrupted`` set.
     """
     from modelcheck.sim import load_scenario, run_batch
 
     if batch < 1:
         raise InvalidArgument(f"batch={batch} must be >= 1")
-    if budget_s is not None and budget_s <= 0:
-        raise InvalidArgument(f"budget_s={budget_s} must be > 0")
     load_scenario(scenario)  # a bad name fails here, not in every worker
-    backend = backend or LocalBackend()
-    start = time.perf_counter()
     args = ((scenario, chunk, mutant, acceptors, wire, False) for chunk in _chunks(seeds, batch))
-    best: tuple[int, SeedResult] | None = None
-    seeds_run = batches_run = 0
-    interrupted = budget_exhausted = False
-    stream = backend.stream(run_batch, args)
-    try:
-        for index, pairs in stream:
-            results = [r for r, _ in pairs]
-            seeds_run += len(results)
-            batches_run += 1
-            if on_batch is not None:
-                on_batch(results)
-            failed = next((r for r in results if r.failed), None)
-            if failed is not None and (best is None or index < best[0]):
-                best = (index, failed)
-                stream.stop_after(index)
-            if best is None and budget_s is not None and time.perf_counter() - start > budget_s:
-                budget_exhausted = True
-                break
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        stream.close()
-    return FirstFailure(best[1] if best else None, seeds_run, batches_run,
-                        stream.cancelled_batches,
-                        stream.retried_batches, time.perf_counter() - start, interrupted,
-                        budget_exhausted)
+    seeds_run = 0
+
+    def seen(index: int, pairs: list[tuple[SeedResult, bool]]) -> None:
+        nonlocal seeds_run
+        seeds_run += len(pairs)
+        if on_batch is not None:
+            on_batch([r for r, _ in pairs])
+
+    hit = first_hit(backend or LocalBackend(), run_batch, args,
+                    is_hit=lambda pairs: any(r.failed for r, _ in pairs),
+                    budget_s=budget_s, on_result=seen)
+    failure = next(r for r, _ in hit.result if r.failed) if hit.result is not None else None
+    return FirstFailure(failure, seeds_run, hit.batches_run, hit.batches_cancelled,
+                        hit.retried_batches, hit.elapsed_s, hit.interrupted,
+                        hit.budget_exhausted)
