@@ -34,8 +34,8 @@ CATALOGUE: dict[str, str] = {
     "donor-by-flush-lsn": "the donor is the voter with the highest flush LSN, ignoring the "
                           "last log term",
     "accept-stale-append": "the safekeeper accepts appends from a lower term",
-    "commit-lsn-regress": "the safekeeper takes the proposer's commit LSN even when it is "
-                          "lower than its own",
+    "commit-lsn-regress": "the safekeeper takes the proposer's commit LSN as it comes, even "
+                          "when it is lower than its own (a new proposer's 0/0 included)",
     "ignore-higher-term": "the proposer ignores a higher term in greetings, votes and append "
                           "responses",
     "term-history-not-persisted": "the term history from ProposerElected is kept in memory, "

@@ -344,7 +344,9 @@ class Safekeeper(Actor):
             return
         if msg.wal_data:
             self._write_wal(msg.begin_lsn, msg.wal_data)
-        if msg.commit_lsn:
+        # commit-lsn-regress: the proposer's commit LSN is taken as it comes, even 0/0 (a new
+        # proposer's "not known yet") and even below our own.
+        if msg.commit_lsn or "commit-lsn-regress" in self.cfg.mutants:
             self._update_commit_lsn(ctx, msg.commit_lsn)
         self.inmem_peer_horizon_lsn = max(self.inmem_peer_horizon_lsn, msg.truncate_lsn)
         conn.flush_pending = True
