@@ -197,16 +197,25 @@ def search_seeds(scenario: str, mutant: str, budget_s: float, *, first_seed: int
 
     source = batches()
     interrupted = False
-    if n_workers == 1:
-        try:
+    try:
+        if n_workers == 1:
             for b in source:
                 merge(run_seed_batch(scenario, b, mutant, acceptors))
                 if total.found is not None or over():
                     break
-        except KeyboardInterrupt:
-            interrupted = True
-        total.unattributed.sort()
-        return total, total.found is None and over(), interrupted
+        else:
+            _pool_search(n_workers, source, (scenario, mutant, acceptors), total, merge, over)
+    except KeyboardInterrupt:
+        interrupted = True
+    total.unattributed.sort()
+    return total, total.found is None and over(), interrupted
+
+
+def _pool_search(n_workers: int, source: Iterator[list[int]], args: tuple[str, str, int],
+                 total: BatchReport, merge: Callable[[BatchReport], None],
+                 over: Callable[[], bool]) -> None:
+    """The batches of ``source`` on a process pool, at most two per worker in flight."""
+    scenario, mutant, acceptors = args
     ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     pool = ctx.Pool(n_workers)
     pending: list[tuple[int, Any]] = []  # (first seed of the batch, async result)
@@ -235,13 +244,9 @@ def search_seeds(scenario: str, mutant: str, budget_s: float, *, first_seed: int
                 break
             if not done and pending:
                 pending[0][1].wait(0.05)
-    except KeyboardInterrupt:
-        interrupted = True
     finally:
         pool.terminate()
         pool.join()
-    total.unattributed.sort()
-    return total, total.found is None and over(), interrupted
 
 
 def _hunt_random(target: Any, mutant: str, budget_s: float, trace_path: Path | None,
@@ -286,7 +291,9 @@ def hunt(mutant: str, driver: str, budget_s: float = 60.0, *, scenario: str = "w
 
     ``opts``: random: ``workers`` (0 = all cores), ``first_seed``, ``batch``,
     ``max_seeds``, ``acceptors``; hypothesis: ``chunk`` (examples between budget
-    checks), ``seed``; all: ``trace_dir`` (default :func:`trace_directory`).
+    checks), ``seed``, ``steps``; all: ``trace_dir`` (default :func:`trace_directory`),
+    ``minimize_s`` (> 0: minimise the found trace with :mod:`modelcheck.minimize`,
+    within that many seconds more).
     """
     if driver not in DRIVERS:
         raise InvalidArgument(f"unknown driver {driver!r}; expected one of "
@@ -306,8 +313,9 @@ def hunt(mutant: str, driver: str, budget_s: float = 60.0, *, scenario: str = "w
         from modelcheck._hunt_drivers import hunt_explore
 
         result = hunt_explore(target, mutant, budget_s, path, opts, on_progress)
-    if result.found and result.trace_path:
-        _minimize(result)
+    minimize_s = float(opts.get("minimize_s", 0.0))
+    if result.found and result.trace_path and minimize_s > 0:
+        _minimize(result, minimize_s)
     return result
 
 
@@ -333,15 +341,31 @@ def hunt_all(mutant: str, budget_s: float = 60.0, *, scenario: str = "walpropose
     return out
 
 
-def _minimize(result: HuntResult) -> None:
-    """Fill ``minimized_length`` when a minimiser (``modelcheck.minimize``) is installed."""
+def _minimize(result: HuntResult, budget_s: float) -> None:
+    """Minimise the found trace with :mod:`modelcheck.minimize` (when installed), within
+    ``budget_s``; fills ``minimized_length`` and writes ``<trace>.min.trace.json``."""
     try:
-        minimize = importlib.import_module("modelcheck.minimize")
+        from modelcheck.minimize import minimize_trace
     except ImportError:
+        result.note = _join(result.note, "minimize: modelcheck.minimize is not available")
         return
-    length = getattr(minimize, "minimized_length", None)
-    if callable(length):
-        try:
-            result.minimized_length = length(result.trace_path)
-        except Exception as exc:  # noqa: BLE001 - a minimiser failure must not lose the find
-            result.note = (result.note + "; " if result.note else "") + f"minimize: {exc}"
+    from modelcheck.errors import ModelcheckError
+    from modelcheck.trace import load_trace
+
+    assert result.trace_path is not None
+    try:
+        report = minimize_trace(load_trace(result.trace_path), budget_s=budget_s)
+    except ModelcheckError as exc:
+        result.note = _join(result.note, f"minimize: {exc}")
+        return
+    path = str(result.trace_path)
+    stem = path[: -len(".trace.json")] if path.endswith(".trace.json") else path
+    report.trace.save(stem + ".min.trace.json")
+    result.minimized_length = report.minimized_length
+    result.note = _join(result.note, f"minimized {report.original_length} -> "
+                                     f"{report.minimized_length} steps"
+                                     + (" (proven minimal)" if report.proven_minimal else ""))
+
+
+def _join(a: str, b: str) -> str:
+    return f"{a}; {b}" if a else b
