@@ -79,6 +79,9 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_replay_trace(args: argparse.Namespace) -> int:
     """``modelcheck replay TRACE``: rerun a trace and say whether its violation is still there."""
     original = load_trace(args.trace_file)
+    if original.header.get("driver") == "explore":  # an explorer counterexample
+        from modelcheck.explore_trace import cmd_replay_explore
+        return cmd_replay_explore(original, args.trace_file)
     report = replay_trace(original, use_choices=not args.by_seed)
     h, result = original.header, report.result
     status = OUTCOME_NAMES.get(result.outcome, str(result.outcome))
