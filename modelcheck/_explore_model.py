@@ -111,7 +111,9 @@ class Adapter:
         if symmetry and canonical is None:
             raise InvalidArgument(f"symmetry=True but model {model!r} declares no canonical()")
         self.symmetry = symmetry
-        self.fingerprints = fingerprints
+        # A model whose states are live objects (not plain, comparable data) sets
+        # ``fingerprints = True``: its states are keyed by ``fingerprint(value(s))``.
+        self.fingerprints = fingerprints or bool(getattr(model, "fingerprints", False))
         self.int_states = all(isinstance(s, int) for s in model.init_states())
         self.key: Callable[[Any], Hashable] = self._make_key(canonical)
         props = list(model.properties())

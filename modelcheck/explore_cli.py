@@ -28,7 +28,12 @@ from modelcheck.explore import explore, make_adapter, print_result
 BUILTIN_MODELS: dict[str, str] = {
     "spec": "actors.spec:from_cli",
     "two-phase": "examples.two_phase_commit:from_cli",
+    "impl": "actors.impl_model:from_cli",
 }
+
+#: Options that rebuild a model (a trace header's ``options``, for ``modelcheck replay``).
+MODEL_OPTIONS = ("proposers", "acceptors", "max_term", "max_entries", "rms", "mutant",
+                 "max_crashes", "max_drops", "max_writes", "max_ticks")
 
 EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -72,11 +77,17 @@ def add_explore_parser(subparsers: Any) -> argparse.ArgumentParser:
 def configure_parser(p: argparse.ArgumentParser) -> None:
     """The options of ``modelcheck explore``."""
     p.add_argument("--model", default="spec", help="model name (default: spec)")
-    p.add_argument("--proposers", type=int, default=2, help="spec: number of proposers")
-    p.add_argument("--acceptors", type=int, default=3, help="spec: number of acceptors")
+    p.add_argument("--proposers", type=int, default=2, help="spec, impl: number of proposers")
+    p.add_argument("--acceptors", type=int, default=3, help="spec, impl: number of acceptors")
     p.add_argument("--max-term", type=int, default=2, help="spec: StateConstraint term bound")
     p.add_argument("--max-entries", type=int, default=2, help="spec: StateConstraint WAL bound")
     p.add_argument("--rms", type=int, default=3, help="two-phase: number of resource managers")
+    p.add_argument("--max-crashes", type=int, default=0, help="impl: node crashes per path")
+    p.add_argument("--max-drops", type=int, default=0, help="impl: message drops per path")
+    p.add_argument("--max-writes", type=int, default=1,
+                   help="impl: transactions the computes write per path (real WAL records)")
+    p.add_argument("--max-ticks", type=int, default=0,
+                   help="impl: walproposer reconnect/heartbeat timer firings per path")
     p.add_argument("--mutant", default=None, help="a seeded bug of the model (e.g. bad-quorum)")
     p.add_argument(
         "--no-symmetry",
@@ -94,9 +105,12 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         "--fingerprints", action="store_true", help="store 64-bit fingerprints, not exact keys"
     )
     p.add_argument(
-        "--workers", type=int, default=1, help="accepted; the search is single-process"
+        "--workers", type=int, default=1,
+        help="accepted for compatibility; the search always runs in one process (says so)",
     )
     p.add_argument("--json", metavar="PATH", default=None, help="write the result as JSON")
+    p.add_argument("--trace", metavar="PATH", default=None,
+                   help="write the first counterexample as a trace file (modelcheck show/replay)")
     p.add_argument("--quiet", action="store_true", help="no progress line on stderr")
 
 
@@ -126,6 +140,8 @@ def run_explore(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     adapter = make_adapter(model)
     print_result(result, adapter)
+    if args.trace and result.violations:
+        _write_trace(model, result, args)
     if args.json:
         doc = result.to_json(adapter)
         doc["options"] = {k: v for k, v in sorted(vars(args).items()) if k != "func"}
@@ -135,6 +151,24 @@ def run_explore(args: argparse.Namespace) -> int:
     if result.violations:
         return EXIT_VIOLATION
     return EXIT_INTERRUPTED if result.interrupted else EXIT_OK
+
+
+def model_options(model: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """The options that rebuild ``model`` (the model's own ``options()`` if it has one)."""
+    own = getattr(model, "options", None)
+    if callable(own):
+        return dict(own())
+    return {k: getattr(args, k) for k in MODEL_OPTIONS if hasattr(args, k)}
+
+
+def _write_trace(model: Any, result: Any, args: argparse.Namespace) -> None:
+    from modelcheck.explore_trace import violation_trace
+
+    trace = violation_trace(model, result.violations[0], model_name=args.model,
+                            options=model_options(model, args), mutant=args.mutant)
+    path = trace.save(args.trace)
+    print(f"trace: {path}  (modelcheck show {path} -o {path.with_suffix('.html')}; "
+          f"modelcheck replay {path})", file=sys.stderr)
 
 
 def _check_symmetry(model: Any, args: argparse.Namespace) -> int:
