@@ -10,7 +10,10 @@ results digest must be equal across worker counts (same seeds, same logs).
 
 Figures printed per configuration: seeds/s, events/s, events per seed, wall
 and CPU seconds, the speed-up over 1 worker, and the projected time for 1,000
-seeds against the goal of issue 4 (under 60 s on this 2-core machine).
+seeds against the goal of issue 4 (under 60 s on this 2-core machine), the CPU
+milliseconds per seed, and the CPU share each worker obtained (below 1 when
+other work competes for the cores; the CPU-time projection then says what the
+same campaign takes on idle cores).
 ``--profile`` adds a cProfile of ``--profile-seeds`` seeds run in-process
 (top functions by own time and by cumulative time).
 
@@ -97,19 +100,28 @@ def main(argv: list[str] | None = None) -> int:
           f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")  # fmt: skip
     rows = [run_campaign(args.seeds, w, args.first_seed) for w in counts]
     base = rows[0]["wall_s"]
-    print(f"{'workers':>8} {'seeds':>6} {'wall s':>8} {'cpu s':>8} {'seeds/s':>8} "
-          f"{'events/s':>9} {'ev/seed':>8} {'speed-up':>8} {'1000 seeds':>10}  outcomes")
+    print(
+        f"{'workers':>8} {'seeds':>6} {'wall s':>8} {'cpu s':>8} {'seeds/s':>8} "
+        f"{'events/s':>9} {'ev/seed':>8} {'speed-up':>8} {'1000 seeds':>10} "
+        f"{'cpu ms/seed':>11} {'cpu share':>9}  outcomes"
+    )
     for s in rows:
         rate = s["seeds_run"] / s["wall_s"]
+        # cpu share: CPU seconds obtained per wall second per worker (1.0 = a core each)
+        share = s["cpu_s"] / s["wall_s"] / s["workers"]
         print(f"{s['workers']:>8} {s['seeds_run']:>6} {s['wall_s']:>8.2f} {s['cpu_s']:>8.2f} "
               f"{rate:>8.1f} {s['events'] / s['wall_s']:>9.0f} {s['events_per_seed']:>8.0f} "
-              f"{base / s['wall_s']:>7.2f}x {GOAL_SEEDS / rate:>9.1f}s  "
+              f"{base / s['wall_s']:>7.2f}x {GOAL_SEEDS / rate:>9.1f}s "
+              f"{s['cpu_s'] / s['seeds_run'] * 1000:>11.1f} {share:>9.2f}  "
               f"{s['outcomes']}")  # fmt: skip
     digests = {s["results_digest"] for s in rows}
     print(f"results digest equal across worker counts: {len(digests) == 1}")
     best = min(GOAL_SEEDS * s["wall_s"] / s["seeds_run"] for s in rows)
     verdict = "met" if best < GOAL_S else "NOT met"
     print(f"goal {GOAL_SEEDS} seeds < {GOAL_S:.0f} s: {verdict} (best projection {best:.1f} s)")
+    cores = os.cpu_count() or 1
+    idle = min(GOAL_SEEDS * s["cpu_s"] / s["seeds_run"] / min(s["workers"], cores) for s in rows)
+    print(f"by CPU time (what {cores} idle cores would take): {idle:.1f} s for {GOAL_SEEDS} seeds")
     load = os.getloadavg()
     print(f"load average after {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     if args.profile:
