@@ -171,9 +171,18 @@ def _resolve(args: argparse.Namespace) -> tuple[str, str | None, str | None]:
         raise _UsageError(f'could not open file "{start}" in "{directory}"')
     if end is not None and not os.path.isfile(os.path.join(directory, end)):
         raise _UsageError(f'could not open file "{end}" in "{directory}"')
+    if end is not None and not _is_segment_name(end):
+        raise _UsageError(
+            f'ENDSEG "{end}" is not a WAL segment file name (24 upper-case hex digits)'
+        )
     if start is None and args.start is None:
         raise _UsageError("no start WAL location given (STARTSEG or --start)")
     return directory, start, end
+
+
+def _is_segment_name(name: str) -> bool:
+    """``%08X%08X%08X``: the timeline and position of a segment, as ENDSEG must be."""
+    return len(name) == 24 and all(c in "0123456789ABCDEF" for c in name)
 
 
 def _dump(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -183,7 +192,7 @@ def _dump(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     timeline = args.timeline
     if end is not None and timeline is None:
         # pg_waldump reads every segment on the timeline named by ENDSEG
-        timeline = int(end[:8], 16) if len(end) == 24 else None
+        timeline = int(end[:8], 16)
     reader = read_records(
         directory,
         start,

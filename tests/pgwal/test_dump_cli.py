@@ -145,6 +145,16 @@ def test_bad_input_gives_one_line_and_no_traceback(tmp_path: Path, capsys) -> No
     assert code == 2 and err.count("\n") == 1 and err.startswith("pgwal: error:")
 
 
+def test_endseg_that_is_not_a_segment_name(tmp_path: Path, capsys) -> None:
+    """A file beside the segments given as ENDSEG: one usage line, not a ValueError."""
+    write_wal(tmp_path, 5 * MIB, MIB)
+    (tmp_path / "waldump_stats_record.txt").write_text("not WAL")  # 24 characters long
+    first = names(tmp_path)[0]
+    code, out, err = dump(capsys, "-p", str(tmp_path), first, "waldump_stats_record.txt")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "is not a WAL segment file name" in err and "Traceback" not in err
+
+
 def test_endseg_before_startseg(tmp_path: Path, capsys) -> None:
     write_wal(tmp_path, 5 * MIB, MIB, big=600_000)
     files = names(tmp_path)
