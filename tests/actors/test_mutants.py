@@ -1,0 +1,80 @@
+"""The seeded bugs of actors.mutants: switchable, off by default, and caught by a driver.
+
+The CI subset: each mutant that some driver finds within a minute is hunted
+for real (``modelcheck.hunt.hunt``) by its fastest driver, starting at a seed
+range where the random campaign is known to be quick (the seed is where the
+search starts, not the answer: the hunt runs the scenario and the properties,
+and the correct protocol must not fail there the same way). The full
+scoreboard is ``benchmarks/bench_power.py``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from actors.mutants import CATALOGUE, HUNT_TARGET, NONE, UnknownMutant, parse_mutants, quorum
+from actors.scenario import WalproposerScenario
+from modelcheck.hunt import hunt
+
+REQUIRED = {"bad-quorum", "commit-previous-term", "skip-truncate", "vote-before-persist",
+            "ack-before-fsync", "donor-by-flush-lsn", "accept-stale-append",
+            "commit-lsn-regress", "ignore-higher-term", "term-history-not-persisted"}
+
+# mutant -> (driver, options, properties that may catch it). The properties are the
+# deviation's consequences: e.g. a vote not yet persisted is exactly what
+# acceptor_term_monotonic states; a wrong donor makes a safekeeper refuse to truncate
+# committed WAL (its assertion, a crash outcome) or loses committed WAL (log_safety).
+FASTEST = {
+    "bad-quorum": ("random", {"first_seed": 0}, {"log_safety", "election_safety",
+                                                  "final_sync", "final_state"}),
+    "vote-before-persist": ("random", {"first_seed": 0}, {"acceptor_term_monotonic"}),
+    "ack-before-fsync": ("random", {"first_seed": 72}, {"crash", "log_safety", "final_state",
+                                                        "commit_lsn_monotonic"}),
+    "ignore-higher-term": ("random", {"first_seed": 80}, {"commit_progress", "election_safety",
+                                                          "log_safety", "crash"}),
+    "donor-by-flush-lsn": ("random", {"first_seed": 690}, {"crash", "log_safety",
+                                                           "commit_lsn_monotonic"}),
+    "commit-lsn-regress": ("random", {"first_seed": 70}, {"commit_lsn_monotonic", "lsn_order"}),
+}
+
+
+def test_catalogue_has_the_required_names_with_descriptions():
+    assert CATALOGUE.keys() >= REQUIRED
+    assert all(len(d) > 20 for d in CATALOGUE.values())
+
+
+def test_off_by_default_and_unknown_names_are_rejected():
+    assert parse_mutants(None) == NONE == frozenset()
+    assert parse_mutants("bad-quorum,skip-truncate") == {"bad-quorum", "skip-truncate"}
+    with pytest.raises(UnknownMutant, match="unknown mutant 'nope'; known: accept-stale-append"):
+        parse_mutants("nope")
+    assert [quorum(n) for n in (1, 2, 3, 4, 5)] == [1, 2, 2, 3, 3]
+    assert [quorum(n, parse_mutants("bad-quorum")) for n in (1, 3, 5)] == [1, 1, 2]
+
+
+def test_hunt_target_offers_a_machine_and_models():
+    cls = HUNT_TARGET.machine("skip-truncate")
+    assert cls.mutant == "skip-truncate" and cls.__name__ == "Hunt_skip_truncate"
+    import actors.mutants as m
+
+    assert m.Hunt_skip_truncate is cls  # importable by name, so its traces replay
+    assert [label for label, _ in HUNT_TARGET.explore_models("bad-quorum")][0].startswith("spec")
+    with pytest.raises(UnknownMutant):
+        HUNT_TARGET.explore_models("nope")
+
+
+def test_correct_protocol_is_clean_on_the_seeds_the_hunts_start_from():
+    sc = WalproposerScenario()
+    starts = sorted({opts["first_seed"] for _, opts, _ in FASTEST.values()})
+    bad = [(s, r.property) for s in starts for r in [sc.run_seed(s)] if r.failed]
+    assert bad == []
+
+
+@pytest.mark.parametrize("mutant", sorted(FASTEST))
+def test_mutant_is_found_by_its_fastest_driver(mutant, tmp_path):
+    driver, opts, props = FASTEST[mutant]
+    r = hunt(mutant, driver, 60.0, trace_dir=str(tmp_path), workers=1, **opts)
+    assert r.found, r.note
+    assert r.property in props, (r.property, r.message)
+    assert r.seed is not None and r.seed - opts["first_seed"] < 40
+    assert r.trace_path and r.trace_length
