@@ -180,6 +180,24 @@ def _resolve(args: argparse.Namespace) -> tuple[str, str | None, str | None]:
     return directory, start, end
 
 
+def _check_range(args: argparse.Namespace, directory: str, start: str, end: str | None) -> None:
+    """pg_waldump's checks of ``-s``/``-e`` against STARTSEG/ENDSEG, with its messages."""
+    from pgwal.segment import parse_segment_name, read_segment_header
+
+    seg = read_segment_header(os.path.join(directory, start)).segment_size
+    _tli, segno = parse_segment_name(start, seg)
+    if args.start is not None and args.start // seg != segno:
+        raise _UsageError(f'start WAL location {lsn_text(args.start)} is not inside file "{start}"')
+    if end is not None:
+        _tli, endno = parse_segment_name(end, seg)
+        if endno < segno:
+            raise _UsageError(f"ENDSEG {args.endseg} is before STARTSEG {args.startseg}")
+        segno = endno
+    if args.end is not None and args.end // seg != segno and args.end != (segno + 1) * seg:
+        last = args.endseg if args.endseg is not None else args.startseg
+        raise _UsageError(f'end WAL location {lsn_text(args.end)} is not inside file "{last}"')
+
+
 def _is_segment_name(name: str) -> bool:
     """``%08X%08X%08X``: the timeline and position of a segment, as ENDSEG must be."""
     return len(name) == 24 and all(c in "0123456789ABCDEF" for c in name)
@@ -189,6 +207,8 @@ def _dump(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from pgwal.segment import read_records
 
     directory, start, end = _resolve(args)
+    if start is not None:
+        _check_range(args, directory, start, end)
     timeline = args.timeline
     if end is not None and timeline is None:
         # pg_waldump reads every segment on the timeline named by ENDSEG

@@ -128,6 +128,44 @@ def test_start_lsn_inside_a_record_reports_the_skip(tmp_path: Path, capsys) -> N
     )
 
 
+@pytest.mark.parametrize("end_at", ["record", "mid_record", "segment_end"])
+def test_start_and_end_lsn_like_pg_waldump(tmp_path: Path, capsys, end_at: str) -> None:
+    lsns = write_wal(tmp_path, 5 * MIB, MIB, rounds=12, big=300_000)
+    files = names(tmp_path)
+    last = int(files[-1][16:], 16) * MIB
+    inside = [x for x in lsns if x >= last + 8192]
+    end = {"record": inside[1], "mid_record": inside[1] + 9, "segment_end": last + MIB}[end_at]
+    out = check_against_waldump(
+        capsys, "-p", str(tmp_path), "-s", f"0/{lsns[3]:X}", "-e", f"0/{end:X}", files[0],
+        files[-1],
+    )  # fmt: skip
+    listed = [int(line.split("lsn: ")[1].split(",")[0].split("/")[1], 16)
+              for line in out.splitlines()]  # fmt: skip
+    # a record is listed when it ends by -e (so one cut by -e is not listed), as pg_waldump does
+    stop = end if end_at == "segment_end" else inside[1]
+    assert listed == [x for x in lsns if lsns[3] <= x < stop]
+
+
+def test_start_or_end_lsn_outside_the_named_segments(tmp_path: Path, capsys) -> None:
+    """pg_waldump refuses these with one message each; so does pgwal (exit 2: usage)."""
+    lsns = write_wal(tmp_path, 5 * MIB, MIB, rounds=12, big=300_000)
+    files = names(tmp_path)
+    cases = [
+        ("-s", f"0/{6 * MIB + 40:X}", files[0], files[-1]),  # start not in STARTSEG
+        ("-e", f"0/{lsns[4]:X}", files[0], files[-1]),  # end not in ENDSEG
+        ("-e", f"0/{6 * MIB + 8:X}", files[0]),  # end not in the only segment
+        (files[-1], files[0]),  # ENDSEG before STARTSEG
+    ]
+    for args in cases:
+        code, out, err = dump(capsys, "-p", str(tmp_path), *args)
+        assert code == 2 and out == "" and err.count("\n") == 1, (args, err)
+        if HAVE_WALDUMP:
+            rcode, rout, rerr = waldump("-p", str(tmp_path), *args)
+            assert rcode == 1 and rout == ""
+            ours, theirs = err.rstrip("\n"), rerr.splitlines()[0]
+            assert ours.split(": ", 2)[2] == theirs.split(": ", 2)[2], args
+
+
 def test_bad_input_gives_one_line_and_no_traceback(tmp_path: Path, capsys) -> None:
     code, out, err = dump(capsys, "-p", str(tmp_path / "missing"), "000000010000000000000001")
     assert code == 2 and out == "" and err.count("\n") == 1 and err.startswith("pgwal: error:")
