@@ -26,7 +26,7 @@ from actors.messages import (
     VoteRequest,
     VoteResponse,
 )
-from actors.scenario import WalproposerRun
+from actors.scenario import Heal, Partition, WalproposerRun
 from actors.walproposer import FATAL_HIGHER_TERM, WalProposer, WalProposerConfig
 from modelcheck.actor import Context
 from modelcheck.disk import Disk
@@ -308,3 +308,23 @@ def test_postgres_default_16_mib_segments_work_too() -> None:
     # the initdb LSN 0/149F0F0 lies in segment 1 of 16 MiB (it would be segment 0x14 of 1 MiB)
     for sk in run.sks:
         assert [n for n in sk.disk.names() if len(n) == 24] == ["000000010000000000000001"]
+
+
+def test_partition_from_the_quorum_stalls_commits_and_heal_restores_them() -> None:
+    run = _streaming()
+    for _ in range(5):
+        run.write_tx(1)
+        run.poll(10)
+    run.poll(300)
+    before = run.observer.max_commit_lsn
+    assert before == run.observer.last_written_lsn
+    run.execute(Partition(("wp", "sk0"), ("sk1", "sk2")))  # the proposer keeps one of three
+    for _ in range(5):
+        run.write_tx(1)
+        run.poll(10)
+    run.poll(3000)
+    assert run.observer.max_commit_lsn == before
+    run.execute(Heal())
+    run.poll(5000)
+    assert run.wp is not None and run.wp.exit is None  # the same proposer reconnected
+    _settled(run)
