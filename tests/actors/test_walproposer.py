@@ -7,7 +7,9 @@ chosen by (last log term, flush LSN), the Raft commit rule (nothing counts
 below the term start LSN), the higher-term exit and sync-safekeepers on empty
 safekeepers. The second group complements ``test_scenario.py`` (which restarts
 a role in place) with crashes that last: the node stays down while the
-compute keeps writing, then comes back, for every role and with 5 safekeepers.
+compute keeps writing, then comes back, for every role and with 5 safekeepers;
+partitions and heals; 16 MiB segments; and the liveness phase failing a run
+whose commit misses its bound.
 """
 
 from __future__ import annotations
@@ -328,3 +330,16 @@ def test_partition_from_the_quorum_stalls_commits_and_heal_restores_them() -> No
     run.poll(5000)
     assert run.wp is not None and run.wp.exit is None  # the same proposer reconnected
     _settled(run)
+
+
+def test_liveness_phase_reports_a_commit_that_misses_its_bound(monkeypatch) -> None:
+    """With a bound no run can meet (2 ms), the liveness phase fails the seed as LIVENESS."""
+    import actors.scenario as scenario_module
+    from properties.core import Outcome
+
+    ok = scenario_module.WalproposerRun(3).run()
+    assert ok.outcome == Outcome.OK and ok.facts["liveness_ms"] is not None
+    assert 2 < ok.facts["liveness_ms"] <= scenario_module.LIVENESS_WITHIN_MS
+    monkeypatch.setattr(scenario_module, "LIVENESS_WITHIN_MS", 2)
+    late = scenario_module.WalproposerRun(3).run()
+    assert late.outcome == Outcome.LIVENESS and late.property == "commit_progress", late.message
