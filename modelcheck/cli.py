@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     from modelcheck.hunt_cli import add_parsers as add_hunt_parsers
 
     add_hunt_parsers(sub)  # mutants, hunt
+    from modelcheck.minimize_cli import add_parser as add_minimize_parsers
+
+    add_minimize_parsers(sub)  # minimize, bmc
     return parser
 
 
