@@ -227,6 +227,10 @@ def replay_trace(trace: Trace, *, use_choices: bool = True,
     the trace's ``header.scenario``).
     """
     h = trace.header
+    if h.get("driver") == "minimize":  # a step list, replayed on the System (modelcheck.minimize)
+        from modelcheck.minimize import replay_minimized
+
+        return replay_minimized(trace)
     name, seed = h.get("scenario"), h.get("seed")
     if not isinstance(name, str) or not isinstance(seed, int):
         raise TraceError(f"cannot replay: trace header needs 'scenario' and 'seed' "
