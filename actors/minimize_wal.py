@@ -43,7 +43,8 @@ from actors.mutants import parse_mutants
 from actors.observer import Observer
 from actors.safekeeper import Safekeeper, SafekeeperConfig
 from actors.scenario import LIVENESS_WITHIN_MS, SCENARIO_SEGMENT_SIZE, SYSTEM_ID, WAL_BASE_LSN
-from actors.walproposer import WalProposer, WalProposerConfig
+from actors.walproposer import WalProposer as _BaseProposer
+from actors.walproposer import WalProposerConfig
 from actors.walstore import FlatWal, WalFiles
 from modelcheck._minimize_system import RunOutcome, replay_steps, system_lane
 from modelcheck.errors import TraceError
@@ -214,8 +215,8 @@ class _WalSystem(System):
         return min(answers[i], n - 1) if i < len(answers) else n - 1
 
 
-class _Proposer(WalProposer):
-    """A walproposer whose compute's latch arrives as a command (``latch``, flush LSN)."""
+class WalProposer(_BaseProposer):
+    """The walproposer, its compute's latch arriving as a command (``latch``, flush LSN)."""
 
     def on_command(self, ctx: Any, name: str, arg: int) -> None:
         from actors.compute import Latch
@@ -226,7 +227,7 @@ class _Proposer(WalProposer):
 class _Run:
     """One replay: the system, the observer and the scenario's bookkeeping."""
 
-    def __init__(self, adapter: WalAdapter) -> None:
+    def __init__(self, adapter: WalAdapter, recorder: Any = None) -> None:
         self.a = adapter
         self.mutants = parse_mutants(adapter.mutant)
         seg = SCENARIO_SEGMENT_SIZE
@@ -237,6 +238,8 @@ class _Run:
         self.checker = Checker(consensus_properties(liveness_within_ms=LIVENESS_WITHIN_MS))
         self.observer = Observer(s, list(range(adapter.acceptors)), adapter.acceptors // 2 + 1,
                                  seg, self.checker)  # type: ignore[arg-type]
+        if recorder is not None:
+            recorder.attach(s)  # after the observer's hooks, before the first start
         for i in range(adapter.acceptors):
             cfg = SafekeeperConfig(node_id=i, segment_size=seg, wire=adapter.wire,
                                    mutants=self.mutants)
@@ -316,7 +319,7 @@ class _Run:
         self.map[a.node] = nid
         s.original[nid] = a.node
         self.wp, self.wp_sync, self.sync_result = nid, a.sync, None
-        s.add_actor(lambda n: _Proposer(cfg), f"wp{a.node}")
+        s.add_actor(lambda n: WalProposer(cfg), f"wp{a.node}")
         self.observer.proposer_launched(s.nodes[nid])
         return True
 
@@ -349,6 +352,8 @@ class _Run:
         wal = FlatWal(node.disk, WAL_BASE_LSN)
         wal.write(start, data)
         wal.fsync()
+        s._record(nid, "write_wal", (("start", format_lsn(start)), ("end", format_lsn(end)),
+                                     ("cnt", a.n)))
         self.observer.written(end)
         s._apply(Command(nid, "latch", end))
         return True
@@ -457,9 +462,7 @@ class WalAdapter:
 
     def run(self, steps: Sequence[Timed], *, record: bool = False,
             recorder: Any = None) -> RunOutcome:
-        r = _Run(self)
-        if recorder is not None:
-            recorder.attach(r.system)
+        r = _Run(self, recorder)
         out = replay_steps(r.system, steps, r.apply, r.check, record=record)
         if out.produced is not None:  # back to the trace's node ids
             orig = {**{i: i for i in range(self.acceptors)}, **r.system.original}
