@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from modelcheck.backends import Backend, first_hit
 from modelcheck.errors import InvalidArgument
 from modelcheck.sim import OUTCOME_NAMES, SeedResult, load_scenario
 
@@ -162,8 +163,8 @@ def _seed_batches(first: int, batch: int) -> Iterator[list[int]]:
 
 def search_seeds(scenario: str, mutant: str, budget_s: float, *, first_seed: int = 0,
                  workers: int = 0, batch: int = 4, acceptors: int = 3,
-                 max_seeds: int | None = None,
-                 on_progress: Progress | None = None) -> tuple[BatchReport, bool, bool]:
+                 max_seeds: int | None = None, on_progress: Progress | None = None,
+                 backend: Backend | None = None) -> tuple[BatchReport, bool, bool]:
     """Seeds from ``first_seed`` on worker processes until a find, the budget or ``max_seeds``.
 
     Returns ``(combined report, timed_out, interrupted)``; when several batches
@@ -198,7 +199,12 @@ def search_seeds(scenario: str, mutant: str, budget_s: float, *, first_seed: int
     source = batches()
     interrupted = False
     try:
-        if n_workers == 1:
+        if backend is not None:  # a Dask cluster (modelcheck.backends): cancels past the find
+            interrupted = first_hit(
+                backend, run_seed_batch, ((scenario, b, mutant, acceptors) for b in source),
+                is_hit=lambda rep: rep.found is not None, budget_s=budget_s,
+                on_result=lambda _, rep: merge(rep)).interrupted
+        elif n_workers == 1:
             for b in source:
                 merge(run_seed_batch(scenario, b, mutant, acceptors))
                 if total.found is not None or over():
@@ -260,7 +266,7 @@ def _hunt_random(target: Any, mutant: str, budget_s: float, trace_path: Path | N
         scenario, mutant, budget_s, first_seed=opts.get("first_seed", 0),
         workers=opts.get("workers", 0), batch=opts.get("batch", 4),
         acceptors=opts.get("acceptors", 3), max_seeds=opts.get("max_seeds"),
-        on_progress=on_progress)
+        on_progress=on_progress, backend=opts.get("backend"))
     res.elapsed_s = time.perf_counter() - start
     res.seeds_tried, res.unattributed, res.interrupted = (report.tried, report.unattributed,
                                                           interrupted)
@@ -290,7 +296,8 @@ def hunt(mutant: str, driver: str, budget_s: float = 60.0, *, scenario: str = "w
     """Run ``driver`` against ``mutant`` for at most ``budget_s`` (see the module docstring).
 
     ``opts``: random: ``workers`` (0 = all cores), ``first_seed``, ``batch``,
-    ``max_seeds``, ``acceptors``; hypothesis: ``chunk`` (examples between budget
+    ``max_seeds``, ``acceptors``, ``backend`` (a :mod:`modelcheck.backends` backend,
+    e.g. a Dask cluster, instead of ``workers``); hypothesis: ``chunk`` (examples between budget
     checks), ``seed``, ``steps``; all: ``trace_dir`` (default :func:`trace_directory`),
     ``minimize_s`` (> 0: minimise the found trace with :mod:`modelcheck.minimize`,
     within that many seconds more).

@@ -14,6 +14,7 @@ import json
 import sys
 from typing import Any
 
+from modelcheck.backends import add_backend_args, backend_from_args
 from modelcheck.hunt import DRIVERS, HuntResult, hunt, load_target
 
 __all__ = ["add_parsers", "cmd_hunt", "cmd_mutants"]
@@ -56,6 +57,7 @@ def add_parsers(sub: Any) -> None:
                         "or .hypothesis/traces")
     h.add_argument("--json", metavar="PATH", help="write the result(s) as JSON")
     h.add_argument("--no-progress", action="store_true", help="no progress display")
+    add_backend_args(h)  # random: --cluster local[:N] / --scheduler ADDRESS (Dask)
     h.set_defaults(func=cmd_hunt)
 
 
@@ -78,6 +80,8 @@ def cmd_hunt(args: argparse.Namespace) -> int:
     drivers = DRIVERS if args.driver == "all" else (args.driver,)
     show = not args.no_progress and sys.stderr.isatty()
     results: list[HuntResult] = []
+    dask = args.cluster is not None or args.scheduler is not None
+    args.backend = backend_from_args(args) if dask and "random" in drivers else None
     for driver in drivers:
         path = _trace_path(args.trace, driver, len(drivers) > 1)
         print(f"modelcheck hunt: mutant={args.mutant} driver={driver} budget={args.budget_s:g}s",
@@ -87,6 +91,8 @@ def cmd_hunt(args: argparse.Namespace) -> int:
         _print(result)
         if result.interrupted:
             break
+    if args.backend is not None:
+        args.backend.close()
     if args.json:
         doc: dict[str, Any] = (results[0].to_json() if len(drivers) == 1
                                else {"mutant": args.mutant, "runs": [r.to_json() for r in results],
@@ -107,7 +113,8 @@ def _trace_path(path: str | None, driver: str, several: bool) -> str | None:
 
 
 def _run(args: argparse.Namespace, driver: str, path: str | None, show: bool) -> HuntResult:
-    opts = {"workers": args.workers, "first_seed": args.first_seed, "seed": args.seed}
+    opts = {"workers": args.workers, "first_seed": args.first_seed, "seed": args.seed,
+            "backend": args.backend if driver == "random" else None}
     if not show:
         return hunt(args.mutant, driver, args.budget_s, scenario=args.scenario,
                     trace_path=path, **opts)
