@@ -30,7 +30,7 @@ import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,7 @@ class HuntResult:
     examples: int | None = None
     states: int | None = None
     model: str | None = None
+    scenario: str | None = None  # random: the scenario of the failing seed
     unattributed: list[int] = field(default_factory=list)
     interrupted: bool = False
     note: str = ""
@@ -119,6 +120,7 @@ class BatchReport:
     tried: int
     found: SeedResult | None = None
     unattributed: list[int] = field(default_factory=list)
+    scenario: str = ""  # the scenario of ``found``
 
 
 _worker_scenarios: dict[str, Any] = {}
@@ -131,19 +133,24 @@ def _scenario(name: str) -> Any:
     return sc
 
 
-def run_seed_batch(scenario: str, seeds: list[int], mutant: str,
-                   acceptors: int = 3) -> BatchReport:
+def run_seed_batch(scenario: str, seeds: list[int], mutant: str, acceptors: int = 3,
+                   ignore: tuple[str, ...] = ()) -> BatchReport:
     """Run ``seeds`` in order with ``mutant`` on; stop at the first attributable failure.
 
     A failing seed is rerun with the correct protocol: if that fails with the same
-    property too, the failure is not the mutant's (listed in ``unattributed``).
+    property too, the failure is not the mutant's (listed in ``unattributed``). So is
+    a failure of a property in ``ignore`` (properties the correct protocol is known to
+    break: a find through them would be the checker's false alarm, not the mutant's).
     """
     sc = _scenario(scenario)
-    report = BatchReport(0)
+    report = BatchReport(0, scenario=scenario)
     for seed in seeds:
         report.tried += 1
         result = sc.run_seed(seed, mutant=mutant, acceptors=acceptors)
         if not result.failed:
+            continue
+        if result.property in ignore:
+            report.unattributed.append(seed)
             continue
         clean = sc.run_seed(seed, mutant=None, acceptors=acceptors)
         if clean.failed and clean.property == result.property:
@@ -161,15 +168,21 @@ def _seed_batches(first: int, batch: int) -> Iterator[list[int]]:
         seed += batch
 
 
-def search_seeds(scenario: str, mutant: str, budget_s: float, *, first_seed: int = 0,
-                 workers: int = 0, batch: int = 4, acceptors: int = 3,
+def search_seeds(scenario: str | Sequence[str], mutant: str, budget_s: float, *,
+                 first_seed: int = 0, workers: int = 0, batch: int = 4, acceptors: int = 3,
                  max_seeds: int | None = None, on_progress: Progress | None = None,
-                 backend: Backend | None = None) -> tuple[BatchReport, bool, bool]:
+                 backend: Backend | None = None,
+                 ignore: tuple[str, ...] = ()) -> tuple[BatchReport, bool, bool]:
     """Seeds from ``first_seed`` on worker processes until a find, the budget or ``max_seeds``.
 
-    Returns ``(combined report, timed_out, interrupted)``; when several batches
-    find something in the same poll, the lowest seed is kept.
+    With several scenarios, batch ``k`` runs on ``scenario[k % len(scenario)]`` (a seed
+    always on the same one). Returns ``(combined report, timed_out, interrupted)``;
+    the find is the lowest attributable failing seed (batches of lower seeds still
+    running when something is found are waited for).
     """
+    scenarios = (scenario,) if isinstance(scenario, str) else tuple(scenario)
+    if not scenarios:
+        raise InvalidArgument("search_seeds needs at least one scenario")
     if budget_s <= 0:
         raise InvalidArgument(f"budget_s={budget_s} must be > 0")
     n_workers = workers or os.cpu_count() or 1
@@ -177,18 +190,18 @@ def search_seeds(scenario: str, mutant: str, budget_s: float, *, first_seed: int
     total = BatchReport(0)
     limit = first_seed + max_seeds if max_seeds is not None else None
 
-    def batches() -> Iterator[list[int]]:
-        for b in _seed_batches(first_seed, batch):
+    def batches() -> Iterator[tuple[str, list[int], str, int, tuple[str, ...]]]:
+        for k, b in enumerate(_seed_batches(first_seed, batch)):
             b = [s for s in b if limit is None or s < limit]
             if not b:
                 return
-            yield b
+            yield (scenarios[k % len(scenarios)], b, mutant, acceptors, ignore)
 
     def merge(rep: BatchReport) -> None:
         total.tried += rep.tried
         total.unattributed.extend(rep.unattributed)
         if rep.found is not None and (total.found is None or rep.found.seed < total.found.seed):
-            total.found = rep.found
+            total.found, total.scenario = rep.found, rep.scenario
         if on_progress is not None:
             on_progress({"seeds_tried": total.tried, "elapsed_s": time.perf_counter() - start,
                          "unattributed": len(total.unattributed)})
@@ -201,27 +214,26 @@ def search_seeds(scenario: str, mutant: str, budget_s: float, *, first_seed: int
     try:
         if backend is not None:  # a Dask cluster (modelcheck.backends): cancels past the find
             interrupted = first_hit(
-                backend, run_seed_batch, ((scenario, b, mutant, acceptors) for b in source),
+                backend, run_seed_batch, source,
                 is_hit=lambda rep: rep.found is not None, budget_s=budget_s,
                 on_result=lambda _, rep: merge(rep)).interrupted
         elif n_workers == 1:
-            for b in source:
-                merge(run_seed_batch(scenario, b, mutant, acceptors))
+            for args in source:
+                merge(run_seed_batch(*args))
                 if total.found is not None or over():
                     break
         else:
-            _pool_search(n_workers, source, (scenario, mutant, acceptors), total, merge, over)
+            _pool_search(n_workers, source, total, merge, over)
     except KeyboardInterrupt:
         interrupted = True
     total.unattributed.sort()
     return total, total.found is None and over(), interrupted
 
 
-def _pool_search(n_workers: int, source: Iterator[list[int]], args: tuple[str, str, int],
-                 total: BatchReport, merge: Callable[[BatchReport], None],
-                 over: Callable[[], bool]) -> None:
-    """The batches of ``source`` on a process pool, at most two per worker in flight."""
-    scenario, mutant, acceptors = args
+def _pool_search(n_workers: int, source: Iterator[tuple[Any, ...]], total: BatchReport,
+                 merge: Callable[[BatchReport], None], over: Callable[[], bool]) -> None:
+    """The batches of ``source`` (:func:`run_seed_batch` arguments) on a process pool, at
+    most two per worker in flight."""
     ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     pool = ctx.Pool(n_workers)
     pending: list[tuple[int, Any]] = []  # (first seed of the batch, async result)
@@ -236,12 +248,11 @@ def _pool_search(n_workers: int, source: Iterator[list[int]], args: tuple[str, s
                     break
             else:
                 while not exhausted and len(pending) < 2 * n_workers and not over():
-                    b = next(source, None)
-                    if b is None:
+                    args = next(source, None)
+                    if args is None:
                         exhausted = True
                         break
-                    pending.append((b[0], pool.apply_async(run_seed_batch,
-                                                           (scenario, b, mutant, acceptors))))
+                    pending.append((args[1][0], pool.apply_async(run_seed_batch, args)))
             done = [(s, p) for s, p in pending if p.ready()]
             for item in done:
                 pending.remove(item)
@@ -259,26 +270,32 @@ def _hunt_random(target: Any, mutant: str, budget_s: float, trace_path: Path | N
                  opts: dict[str, Any], on_progress: Progress | None) -> HuntResult:
     from modelcheck._trace_run import record_seed, trace_file_name
 
-    scenario = target.scenario
+    scenarios = tuple(opts.get("scenarios") or getattr(target, "scenarios", None)
+                      or (target.scenario,))
+    ignore = tuple(getattr(target, "false_alarm_properties", {}))
     res = HuntResult(mutant, "random", budget_s=budget_s)
     start = time.perf_counter()
     report, _, interrupted = search_seeds(
-        scenario, mutant, budget_s, first_seed=opts.get("first_seed", 0),
+        scenarios, mutant, budget_s, first_seed=opts.get("first_seed", 0),
         workers=opts.get("workers", 0), batch=opts.get("batch", 4),
         acceptors=opts.get("acceptors", 3), max_seeds=opts.get("max_seeds"),
-        on_progress=on_progress, backend=opts.get("backend"))
+        on_progress=on_progress, backend=opts.get("backend"), ignore=ignore)
     res.elapsed_s = time.perf_counter() - start
     res.seeds_tried, res.unattributed, res.interrupted = (report.tried, report.unattributed,
                                                           interrupted)
     found = report.found
     if found is None:
         res.note = f"no attributable failure in {report.tried} seeds"
+        if ignore and report.unattributed:
+            res.note += f" (not counted: failures of {', '.join(ignore)} or of the correct " \
+                        "protocol too)"
         return res
     res.found, res.seed, res.property = True, found.seed, found.property
+    res.scenario = report.scenario
     res.first_failure_s = res.elapsed_s
     res.outcome = OUTCOME_NAMES.get(found.outcome, str(found.outcome))
     res.message = found.message
-    _, trace = record_seed(scenario, found.seed, mutant=mutant,
+    _, trace = record_seed(report.scenario, found.seed, mutant=mutant,
                            acceptors=opts.get("acceptors", 3))
     path = trace_path or trace_directory(opts.get("trace_dir")) / trace_file_name(trace)
     res.trace_path = str(trace.save(path))
