@@ -15,7 +15,8 @@ list, and :class:`WalAdapter` replays any sub-list on an untimed
   connect whose handshake was lost) -> :class:`~modelcheck.system.Drop`,
   placed where the message reaches the head of its direction; partitions
   themselves are not events (what they did to messages is);
-* ``closed`` -> :class:`~modelcheck.system.Disconnect`; ``timer`` ->
+* ``closed`` -> :class:`~modelcheck.system.Disconnect` (as the World's
+  keepalive, it closes an end that is still open even if not dead); ``timer`` ->
   :class:`~modelcheck.system.FireTimer`; a safekeeper's ``crash`` /
   ``restart`` -> :class:`~modelcheck.system.Crash` / ``Restart``;
 * a proposer launch (a new node, as in the scenario) -> :class:`Launch`
@@ -119,6 +120,9 @@ def translate(trace: Any, acceptors: int) -> tuple[list[Timed], dict[int, list[i
     out: list[Timed] = []
     consumed_at: dict[tuple[int, int, int], int] = {}
     late_drops: list[tuple[int, tuple[int, int, int]]] = []
+    attempts: list[tuple[int, int, int, int]] = []  # (proposer, t, safekeeper, coin)
+    launched: set[int] = set()
+    early_writes: dict[int, list[Timed]] = {}
 
     def key(cid: int) -> tuple[int, int, int]:
         return conns[cid]
@@ -139,11 +143,11 @@ def translate(trace: Any, acceptors: int) -> tuple[list[Timed], dict[int, list[i
             conns[cid] = (node, dst, serial)
             counts[(cid, 0)], counts[(cid, 1)] = 1, 0
             if node >= acceptors:
-                coins.setdefault(node, []).append(99)
+                attempts.append((node, t, dst, 99))
             if f.get("delay") in (None, "None"):
                 lose_handshake(cid, t)
         elif k == "connect_failed" and node >= acceptors:
-            coins.setdefault(node, []).append(0)
+            attempts.append((node, t, int(f.get("sk", 0)), 0))
         elif k == "send" and f.get("conn", -1) in conns and e.id is not None:
             cid = f["conn"]
             side = 0 if conns[cid][0] == node else 1
@@ -152,6 +156,8 @@ def translate(trace: Any, acceptors: int) -> tuple[list[Timed], dict[int, list[i
             msgs[e.id] = (cid, side, n)
         elif k == "start" and node >= acceptors and f.get("incarnation") == 0:
             out.append(Timed(Launch(node, sync.get(node, True)), t))
+            launched.add(node)
+            out.extend(early_writes.pop(node, []))
         elif k == "crash" and node < acceptors:
             out.append(Timed(Crash(node), t))
         elif k == "restart" and node < acceptors:
@@ -168,19 +174,25 @@ def translate(trace: Any, acceptors: int) -> tuple[list[Timed], dict[int, list[i
             out.append(Timed(Deliver(nodes[side], nodes[1 - side], key(cid), n), t))
             consumed_at[(cid, side, n)] = len(out) - 1
         elif k == "write_wal":
-            out.append(Timed(WriteTx(node, int(f.get("cnt", 1))), t))
+            step = Timed(WriteTx(node, int(f.get("cnt", 1))), t)
+            if node in launched:
+                out.append(step)
+            else:  # written at launch, logged before the new node's start event
+                early_writes.setdefault(node, []).append(step)
         elif k == "timer":
             out.append(Timed(FireTimer(node, str(f.get("name"))), t))
         elif k == "closed" and f.get("conn") in conns:
             cid = f["conn"]
-            if conns[cid][0] == node:
-                lose_handshake(cid, t)
             out.append(Timed(Disconnect(node, key(cid)), t))
         elif k == "drop" and e.id in msgs and f.get("reason") in ("failed", "partition"):
             cid, side, n = msgs[e.id]
             nodes = conns[cid][:2]
             out.append(Timed(Drop(nodes[side], nodes[1 - side], key(cid), n), t))
             late_drops.append((len(out) - 1, (cid, side, n)))
+    # One handler draws its coins in safekeeper order; the log shows the connects first
+    # (the network logs at once) and the failures after (an actor's log is an effect).
+    for node, _, _, coin in sorted(attempts, key=lambda a: (a[0], a[1], a[2])):
+        coins.setdefault(node, []).append(coin)
     # A lost message can only be dropped once it is at the head of its direction.
     moves: dict[int, int] = {}
     for pos, (cid, side, n) in late_drops:
@@ -227,8 +239,10 @@ class WalProposer(_BaseProposer):
 class _Run:
     """One replay: the system, the observer and the scenario's bookkeeping."""
 
-    def __init__(self, adapter: WalAdapter, recorder: Any = None) -> None:
+    def __init__(self, adapter: WalAdapter, recorder: Any = None,
+                 target: str | None = None) -> None:
         self.a = adapter
+        self.target = target
         self.mutants = parse_mutants(adapter.mutant)
         seg = SCENARIO_SEGMENT_SIZE
         s = self.system = _WalSystem(adapter.coins, budgets=Budgets(None, None, None, None, None),
@@ -275,13 +289,23 @@ class _Run:
         if isinstance(a, WriteTx):
             return self._write(a)
         m = self._mapped(a)
-        if m is None or not s.is_enabled(m):
+        if m is None or not (s.is_enabled(m) or self._keepalive(m)):
             return False
         s._apply(m)
         if isinstance(m, Crash):
             self.observer.node_down(s.nodes[m.node])
         self._after()
         return True
+
+    def _keepalive(self, m: Any) -> bool:
+        """The World's keepalive closes an end that heard nothing for a while, dead or not."""
+        if not isinstance(m, Disconnect):
+            return False
+        conn = self.system._by_key.get(m.conn)
+        if conn is None or not self.system.nodes[m.node].active:
+            return False
+        side = 0 if conn.nodes[0] == m.node else 1
+        return not conn.dirs[1 - side].recv_closed
 
     def _after(self) -> None:
         if self.wp is None or not self.wp_sync:
@@ -359,11 +383,15 @@ class _Run:
         return True
 
     def check(self) -> dict[str, Any] | None:
-        if self.observer.violations:
-            v = self.observer.violations[0]
-            return {"property": v.property, "message": v.describe(),
-                    "outcome": "safety" if int(v.outcome) == 1 else "liveness"}
-        return self.final_sync
+        """The first violation of the target property (of any, without a target)."""
+        target = self.target
+        for v in self.observer.violations:
+            if target is None or v.property == target:
+                return {"property": v.property, "message": v.describe(),
+                        "outcome": "safety" if int(v.outcome) == 1 else "liveness"}
+        if self.final_sync is not None and target in (None, "final_sync"):
+            return self.final_sync
+        return None
 
 
 class _Net:
@@ -460,9 +488,10 @@ class WalAdapter:
             out.append(extra)
         return out
 
-    def run(self, steps: Sequence[Timed], *, record: bool = False,
-            recorder: Any = None) -> RunOutcome:
-        r = _Run(self, recorder)
+    def run(self, steps: Sequence[Timed], *, record: bool = False, recorder: Any = None,
+            target: str | None = None) -> RunOutcome:
+        """Replay ``steps``; stop at the first violation of ``target`` (of any, if None)."""
+        r = _Run(self, recorder, target)
         out = replay_steps(r.system, steps, r.apply, r.check, record=record)
         if out.produced is not None:  # back to the trace's node ids
             orig = {**{i: i for i in range(self.acceptors)}, **r.system.original}

@@ -105,7 +105,7 @@ def replay_steps(system: System, actions: Sequence[Any], apply: Callable[[Any], 
 
 def needs_of(  # noqa: C901 (one case per action kind)
         actions: Sequence[Any], produced: Sequence[Produced], lane_of: Callable[[Any], int],
-             initial_nodes: int) -> list[list[int]]:
+        initial_nodes: int) -> list[list[int]]:
     """Each step's needs, from a full recorded replay (``actions`` = the applied ones).
 
     A delivery or drop needs the step that produced the item and the step that
@@ -204,8 +204,9 @@ class MachineAdapter:
     def from_json(self, data: Any, where: str) -> Any:
         return action_from_dict(data, where)
 
-    def run(self, actions: Sequence[Any], *, record: bool = False,
-            recorder: Any = None) -> RunOutcome:
+    def run(self, actions: Sequence[Any], *, record: bool = False, recorder: Any = None,
+            target: str | None = None) -> RunOutcome:
+        """Replay ``actions``; the machine stops at its first violation (``target`` unused)."""
         machine = self.machine_cls()
         machine.raise_on_failure = False
         system = machine.system

@@ -131,7 +131,7 @@ def minimize_trace(trace: Trace, *, property: str | None = None, budget_s: float
     if not target:
         raise MinimizeError("the trace records no violation; give --property NAME")
     adapter = adapter_for(trace)
-    full = adapter.run(adapter.actions, record=True)
+    full = adapter.run(adapter.actions, record=True, target=target)
     if full.violation is None or full.violation["property"] != target:
         found = (f"{full.violation['property']}: {full.violation['message']}"
                  if full.violation else "no violation")
@@ -148,7 +148,7 @@ def minimize_trace(trace: Trace, *, property: str | None = None, budget_s: float
     lanes = [adapter.lane(s) for s in steps]
 
     def oracle(order: list[int]) -> list[int] | None:
-        out = adapter.run([steps[i] for i in order])
+        out = adapter.run([steps[i] for i in order], target=target)
         if out.violation is None or out.violation["property"] != target:
             return None
         return [order[p] for p in out.applied]
@@ -164,7 +164,7 @@ def minimize_trace(trace: Trace, *, property: str | None = None, budget_s: float
         got = oracle(order)
         if got is None or len(got) != len(order):
             order = sorted(res.best)
-    final = _record(adapter, [steps[i] for i in order], snapshots)
+    final = _record(adapter, [steps[i] for i in order], snapshots, target)
     header = _header(trace, adapter, final, target)
     report = MinimizeReport(final, target, len(steps), len(trace.events), len(order),
                             res.proven, replays, time.monotonic() - start, res.greedy_best,
@@ -183,9 +183,9 @@ def _lane_inner(action: Any) -> int:
     return system_lane(action)
 
 
-def _record(adapter: Any, steps: list[Any], snapshots: bool) -> Trace:
+def _record(adapter: Any, steps: list[Any], snapshots: bool, target: str) -> Trace:
     recorder = TraceRecorder(snapshots=snapshots)
-    out = adapter.run(steps, recorder=recorder)
+    out = adapter.run(steps, recorder=recorder, target=target)
     if out.violation is None:
         raise MinimizeError("internal: the minimised steps no longer violate on the final "
                             "replay (the replay is not deterministic)")
@@ -222,7 +222,8 @@ def replay_minimized(trace: Trace) -> Any:
         raise TraceError("a minimised trace needs its 'actions' list to be replayed")
     adapter = adapter_for(trace)
     recorder = TraceRecorder()
-    out = adapter.run(adapter.actions, recorder=recorder)
+    out = adapter.run(adapter.actions, recorder=recorder,
+                      target=(trace.violation or {}).get("property"))
     v = out.violation
     outcome = 0 if v is None else (1 if v.get("outcome", "safety") == "safety" else 3)
     system = out.system
