@@ -17,7 +17,10 @@ of git revision REV the same way, in the same run.
 Only the pg15 corpus can be read by the installed pg_waldump
 (Debian postgresql-15); for the other versions pgwal's figures are printed
 beside the pg_waldump anchor recorded in the corpus (TIMING.txt, another
-machine). ``--profile`` adds a cProfile of one in-process pg15 dump.
+machine). A last table feeds the streaming decoder the first two pg15
+segments in chunks of 2 MiB down to 64 bytes (CPU time per chunk size, each
+package in its own process): the cost must stay flat as chunks shrink.
+``--profile`` adds a cProfile of one in-process pg15 dump.
 
 Run: ``python benchmarks/bench_pgwal.py [--runs 3] [--profile] [--baseline REV]``
 """
@@ -28,6 +31,7 @@ import argparse
 import compileall
 import cProfile
 import io
+import json
 import os
 import pstats
 import re
@@ -129,6 +133,48 @@ def profile_pg15(root: Path, top: int) -> None:
     print("\n".join(line for line in buf.getvalue().splitlines() if line.strip())[:6000])
 
 
+CHUNK_SIZES = (2 << 20, 8192, 512, 64)
+_CHUNK_SCRIPT = """
+import json, sys, time
+from pgwal.decoder import WalDecoder
+data = open(sys.argv[1], "rb").read() + open(sys.argv[2], "rb").read()
+out = {}
+for size in map(int, sys.argv[3:]):
+    best = None
+    for _ in range(3):
+        t0 = time.process_time()
+        dec = WalDecoder(0x700000, find_first=True)
+        n = 0
+        for pos in range(0, len(data), size):
+            n += len(dec.feed(data[pos:pos + size]))
+        dt = time.process_time() - t0
+        best = dt if best is None else min(best, dt)
+    out[size] = (best, n)
+print(json.dumps(out))
+"""
+
+
+def chunked_feeding(root: Path, packages: list[tuple[str, Path]]) -> None:
+    """The streaming decoder fed the first two pg15 segments in chunks of several sizes.
+
+    Each package runs in its own process; the figure is the best of 3 CPU times
+    (``process_time``) of decoding 2 MiB fed in chunks of the given size.
+    """
+    folder = root / "pg15"
+    names = segments(folder)[:2]
+    args = [str(folder / n) for n in names] + [str(c) for c in CHUNK_SIZES]
+    print("\nstreaming decoder, first two pg15 segments (2 MiB) fed in chunks; CPU s (best of 3)")
+    print(f"{'package':22} " + " ".join(f"{c:>10}" for c in CHUNK_SIZES) + "  records")
+    for label, path in packages:
+        env = dict(os.environ, PYTHONPATH=str(path))
+        res = subprocess.run([sys.executable, "-c", _CHUNK_SCRIPT, *args], env=env, cwd=path,
+                             capture_output=True, text=True, check=True)  # fmt: skip
+        got = json.loads(res.stdout)
+        times = [got[str(c)][0] for c in CHUNK_SIZES]
+        counts = {got[str(c)][1] for c in CHUNK_SIZES}
+        print(f"{label:22} " + " ".join(f"{t:>10.3f}" for t in times) + f"  {sorted(counts)}")
+
+
 def row(
     version: str, tool: str, wall: float, cpu: float, nbytes: int, nrec: int, note: str
 ) -> None:
@@ -184,6 +230,10 @@ def main() -> None:
             else:
                 why = "pg_waldump 15 cannot read this version" if have_waldump else "no pg_waldump"
                 print(f"{'':6} {'(ref)':22} {why}; anchor: {anchor(folder)}")
+        packages = [("pgwal", ours_path)]
+        if base_path is not None:
+            packages.append((f"pgwal {args.baseline}", base_path))
+        chunked_feeding(root, packages)
     if args.profile:
         profile_pg15(root, 15)
 
