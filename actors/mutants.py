@@ -80,12 +80,16 @@ SPEC_BOUNDS: dict[str, tuple[tuple[int, int, int, int], ...]] = {
 class HuntTarget:
     """The walproposer protocol as seen by :mod:`modelcheck.hunt` (which imports no protocol).
 
-    ``scenario`` is the seed-campaign scenario of the random driver; :meth:`machine`
+    ``scenario`` is the seed-campaign scenario (``scenarios`` those the random driver
+    alternates between, seed by seed); :meth:`machine`
     the Hypothesis machine of the hypothesis driver; :meth:`explore_models` the models
     the explore driver searches, in order (none: the driver does not apply).
     """
 
     scenario = "walproposer"
+    #: The random driver's seeds: even ones on the default campaign, odd ones with
+    #: overlapping computes (actors.scenario_overlap: a replaced walproposer may linger).
+    scenarios = ("walproposer", "walproposer-overlap")
     mutants = CATALOGUE
     #: Properties the correct protocol itself breaks: a failure of one of them is not
     #: credited to a mutant (the random driver lists such seeds as unattributed).

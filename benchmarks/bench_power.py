@@ -69,15 +69,15 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def false_alarms(seeds: int, workers: int) -> dict[str, Any]:
+def false_alarms(seeds: int, workers: int, scenario: str = "walproposer") -> dict[str, Any]:
     """The correct protocol over ``seeds`` seeds: every failure is a false alarm."""
-    cfg = CampaignConfig(seeds=seeds, workers=workers, batch=16)
+    cfg = CampaignConfig(scenario=scenario, seeds=seeds, workers=workers, batch=16)
     summary = run_campaign(cfg)
     fails = summary.failures
     by_prop: dict[str, list[int]] = {}
     for f in fails:
         by_prop.setdefault(f"{OUTCOME_NAMES.get(f.outcome)} {f.property}", []).append(f.seed)
-    return {"seeds": len(summary.results), "violations": len(fails),
+    return {"scenario": scenario, "seeds": len(summary.results), "violations": len(fails),
             "elapsed_s": round(summary.elapsed_s, 1), "by_property": by_prop}
 
 
@@ -91,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--minimize-s", type=float, default=30.0,
                    help="budget for minimising each random find (0: off)")
     p.add_argument("--false-alarm-seeds", type=int, default=10_000)
+    p.add_argument("--overlap-seeds", type=int, default=2_000,
+                   help="false-alarm seeds of the walproposer-overlap scenario too")
     p.add_argument("--trace-dir", default=os.path.join(".hypothesis", "power-traces"))
     p.add_argument("--json", metavar="PATH", help="write every result as JSON")
     args = p.parse_args(argv)
@@ -119,12 +121,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"found by the random campaign: {len(found_random)}/{len(mutants)} = "
               f"{100 * len(found_random) / len(mutants):.0f} % (goal >= 80 %)")
     print(f"scoreboard wall time: {time.perf_counter() - start:.0f} s")
-    fa = None
-    if args.false_alarm_seeds:
-        fa = false_alarms(args.false_alarm_seeds, args.workers)
-        print(f"\nfalse alarms: correct protocol over {fa['seeds']} seeds: {fa['violations']} "
-              f"violations in {fa['elapsed_s']} s"
-              + "".join(f"\n  {k}: seeds {v[:20]}" for k, v in fa["by_property"].items()))
+    fa = []
+    for scenario, n in (("walproposer", args.false_alarm_seeds),
+                        ("walproposer-overlap", args.overlap_seeds)):
+        if not n:
+            continue
+        f = false_alarms(n, args.workers, scenario)
+        fa.append(f)
+        print(f"\nfalse alarms: correct protocol, scenario {scenario}, {f['seeds']} seeds: "
+              f"{f['violations']} violations in {f['elapsed_s']} s"
+              + "".join(f"\n  {k}: seeds {v[:20]}" for k, v in f["by_property"].items()),
+              flush=True)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump({"budget_s": args.budget_s, "results": [r.to_json() for r in results],

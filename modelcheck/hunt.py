@@ -133,19 +133,23 @@ def _scenario(name: str) -> Any:
     return sc
 
 
-def run_seed_batch(scenario: str, seeds: list[int], mutant: str, acceptors: int = 3,
-                   ignore: tuple[str, ...] = ()) -> BatchReport:
+def run_seed_batch(scenario: str | Sequence[str], seeds: list[int], mutant: str,
+                   acceptors: int = 3, ignore: tuple[str, ...] = ()) -> BatchReport:
     """Run ``seeds`` in order with ``mutant`` on; stop at the first attributable failure.
+
+    With several scenarios, seed ``s`` runs on ``scenario[s % len(scenario)]``.
 
     A failing seed is rerun with the correct protocol: if that fails with the same
     property too, the failure is not the mutant's (listed in ``unattributed``). So is
     a failure of a property in ``ignore`` (properties the correct protocol is known to
     break: a find through them would be the checker's false alarm, not the mutant's).
     """
-    sc = _scenario(scenario)
-    report = BatchReport(0, scenario=scenario)
+    names = (scenario,) if isinstance(scenario, str) else tuple(scenario)
+    report = BatchReport(0)
     for seed in seeds:
         report.tried += 1
+        report.scenario = names[seed % len(names)]
+        sc = _scenario(report.scenario)
         result = sc.run_seed(seed, mutant=mutant, acceptors=acceptors)
         if not result.failed:
             continue
@@ -175,10 +179,10 @@ def search_seeds(scenario: str | Sequence[str], mutant: str, budget_s: float, *,
                  ignore: tuple[str, ...] = ()) -> tuple[BatchReport, bool, bool]:
     """Seeds from ``first_seed`` on worker processes until a find, the budget or ``max_seeds``.
 
-    With several scenarios, batch ``k`` runs on ``scenario[k % len(scenario)]`` (a seed
-    always on the same one). Returns ``(combined report, timed_out, interrupted)``;
-    the find is the lowest attributable failing seed (batches of lower seeds still
-    running when something is found are waited for).
+    With several scenarios, seed ``s`` runs on ``scenario[s % len(scenario)]``. Returns
+    ``(combined report, timed_out, interrupted)``; the find is the lowest attributable
+    failing seed (batches of lower seeds still running when something is found are
+    waited for).
     """
     scenarios = (scenario,) if isinstance(scenario, str) else tuple(scenario)
     if not scenarios:
@@ -191,11 +195,11 @@ def search_seeds(scenario: str | Sequence[str], mutant: str, budget_s: float, *,
     limit = first_seed + max_seeds if max_seeds is not None else None
 
     def batches() -> Iterator[tuple[str, list[int], str, int, tuple[str, ...]]]:
-        for k, b in enumerate(_seed_batches(first_seed, batch)):
+        for b in _seed_batches(first_seed, batch):
             b = [s for s in b if limit is None or s < limit]
             if not b:
                 return
-            yield (scenarios[k % len(scenarios)], b, mutant, acceptors, ignore)
+            yield (scenarios, b, mutant, acceptors, ignore)
 
     def merge(rep: BatchReport) -> None:
         total.tried += rep.tried
