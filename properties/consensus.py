@@ -182,23 +182,28 @@ def acceptor_term_monotonic(view: ConsensusView) -> Result:
 
 
 def lsn_order(view: ConsensusView) -> Result:
-    """On every acceptor, flush LSN >= commit LSN >= truncate LSN (persisted values).
+    """On every acceptor, flush LSN >= commit LSN and flush LSN >= truncate LSN (persisted).
 
     Protects: the acceptor's own bookkeeping. ``commit_lsn`` (persisted in
     the control file) is capped by the durable WAL end, so a commit LSN above
     ``flush_lsn`` claims bytes the acceptor does not have; ``truncate_lsn``
-    (the persisted ``peer_horizon_lsn``) is what every acceptor is known to
-    hold, which the proposer keeps at or below its commit LSN. Both are
-    compared as persisted, so the check also holds for acceptors that are down.
+    (the persisted ``peer_horizon_lsn``) says every acceptor holds the WAL
+    below it, this one included. Compared as persisted, so the check also
+    holds for acceptors that are down.
+
+    Commit and truncate LSN are deliberately not ordered with each other: a
+    new proposer's horizon is the highest its voters report, while its commit
+    LSN starts again from nothing, so an acceptor may learn that everyone
+    holds some WAL before it learns that WAL is committed (walproposer seed
+    1232 of the correct protocol does exactly this).
     """
     for a in view.acceptors:
-        if not a.flush_lsn >= a.commit_lsn >= a.truncate_lsn:
-            which = "commit_lsn above flush_lsn" if a.commit_lsn > a.flush_lsn \
-                else "truncate_lsn above commit_lsn"
-            bad = a.commit_lsn if a.commit_lsn > a.flush_lsn else a.truncate_lsn
+        if a.commit_lsn > a.flush_lsn or a.truncate_lsn > a.flush_lsn:
+            which, bad = ("commit_lsn", a.commit_lsn) if a.commit_lsn > a.flush_lsn \
+                else ("truncate_lsn", a.truncate_lsn)
             return fail(
-                f"acceptor {a.node}: {which} (flush {format_lsn(a.flush_lsn)}, commit "
-                f"{format_lsn(a.commit_lsn)}, truncate {format_lsn(a.truncate_lsn)})",
+                f"acceptor {a.node}: {which} above flush_lsn (flush {format_lsn(a.flush_lsn)}, "
+                f"commit {format_lsn(a.commit_lsn)}, truncate {format_lsn(a.truncate_lsn)})",
                 lsn=format_lsn(bad), flush_lsn=format_lsn(a.flush_lsn),
                 commit_lsn=format_lsn(a.commit_lsn), truncate_lsn=format_lsn(a.truncate_lsn),
                 term=a.term, nodes=(a.node,),

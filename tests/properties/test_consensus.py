@@ -371,11 +371,17 @@ def test_lsn_order_commit_above_flush() -> None:
     assert "commit_lsn above flush_lsn" in found.message
 
 
-def test_lsn_order_truncate_above_commit_on_a_down_acceptor() -> None:
-    v = view([acc(3, commit=L(16), trunc=L(20), up=False)])
+def test_lsn_order_truncate_above_flush_on_a_down_acceptor() -> None:
+    v = view([acc(3, WAL[:16], commit=L(8), trunc=L(20), up=False)])
     found, facts = violation("lsn_order", v)
     assert facts["lsn"] == F(20) and facts["nodes"] == (3,)
-    assert "truncate_lsn above commit_lsn" in found.message
+    assert "truncate_lsn above flush_lsn" in found.message
+
+
+def test_lsn_order_allows_truncate_above_commit() -> None:
+    # A new proposer's horizon comes from its voters; its commit LSN starts again.
+    v = view([acc(1, commit=L(8), trunc=L(16)), acc(2, commit=L(8), trunc=L(16))])
+    assert check("lsn_order", v) is None
 
 
 # ------------------------------------------------------------------------- committed_not_truncated
