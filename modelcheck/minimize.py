@@ -169,7 +169,7 @@ def minimize_trace(trace: Trace, *, property: str | None = None, budget_s: float
     report = MinimizeReport(final, target, len(steps), len(trace.events), len(order),
                             res.proven, replays, time.monotonic() - start, res.greedy_best,
                             res.z3_candidates, switches(order, lanes), generalise, res.log)
-    header["minimize"] = report.to_json()
+    header["minimize"] = {k: v for k, v in report.to_json().items() if k != "elapsed_s"}
     final.header = {**header, **{k: v for k, v in final.header.items() if k not in header}}
     return report
 
