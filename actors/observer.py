@@ -58,6 +58,24 @@ def _log_terms(th: tuple[tuple[int, int], ...], flush: int) -> tuple[tuple[int, 
     return tuple(out)
 
 
+class _Durable:
+    """A node's disk seen through :meth:`~modelcheck.disk.Disk.read_durable` (read only)."""
+
+    __slots__ = ("disk",)
+
+    def __init__(self, disk: Any) -> None:
+        self.disk = disk
+
+    def read(self, name: str, offset: int, length: int) -> bytes:
+        return self.disk.read_durable(name, offset, length)
+
+    def exists(self, name: str) -> bool:
+        return self.disk.exists(name)
+
+    def size(self, name: str) -> int:
+        return self.disk.size(name)
+
+
 class Observer:
     """Keeps a :class:`ConsensusView` of ``world`` current and runs ``checker`` on it."""
 
@@ -133,9 +151,10 @@ class Observer:
     # -- acceptors ----------------------------------------------------------------------
 
     def _reader(self, node: Node) -> Callable[[int, int], bytes]:
+        """The acceptor's WAL as a crash now would leave it (``log_safety``: durably held)."""
         wal = self._wal.get(node.nid)
         if wal is None:
-            wal = self._wal[node.nid] = WalFiles(node.disk, self.segment_size)
+            wal = self._wal[node.nid] = WalFiles(_Durable(node.disk), self.segment_size)
         return wal.read
 
     def _acceptor_view(self, node: Node, raw: SafekeeperView, up: bool) -> AcceptorView:

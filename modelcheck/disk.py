@@ -68,6 +68,24 @@ class Disk:
         chunk = bytes(f.data[offset : offset + length]) if f else b""
         return chunk + bytes(length - len(chunk))
 
+    def read_durable(self, name: str, offset: int, length: int) -> bytes:
+        """What :meth:`read` would give after a crash now (without torn writes): the bytes
+        as of each change's last fsync. For checkers asking "is this durably held?"."""
+        f = self._files.get(name)
+        if f is None or not f.undo:
+            return self.read(name, offset, length)
+        if offset < 0 or length < 0:
+            raise InvalidArgument(f"read_durable: offset={offset} and length={length} must "
+                                  "be >= 0")
+        data = bytearray(f.data)
+        for off, old, old_size, _ in reversed(f.undo):
+            del data[old_size:]
+            if len(data) < old_size:
+                data.extend(bytes(old_size - len(data)))
+            data[off : off + len(old)] = old
+        chunk = bytes(data[offset : offset + length])
+        return chunk + bytes(length - len(chunk))
+
     def read_all(self, name: str) -> bytes:
         f = self._files.get(name)
         return bytes(f.data) if f else b""
