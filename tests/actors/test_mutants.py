@@ -29,8 +29,9 @@ FASTEST = {
     "bad-quorum": ("random", {"first_seed": 0}, {"log_safety", "election_safety",
                                                   "final_sync", "final_state"}),
     "vote-before-persist": ("random", {"first_seed": 0}, {"acceptor_term_monotonic"}),
-    "ack-before-fsync": ("random", {"first_seed": 764}, {"crash", "log_safety", "final_state",
-                                                         "commit_lsn_monotonic"}),
+    # a commit counted on an acknowledgement whose WAL is not durable yet (log_safety reads
+    # what a crash would leave)
+    "ack-before-fsync": ("random", {"first_seed": 44}, {"log_safety"}),
     # found with overlapping computes only (odd seeds): the lingering proposer's appends
     "accept-stale-append": ("random", {"first_seed": 416}, {"crash", "log_safety",
                                                             "commit_lsn_monotonic"}),
@@ -45,6 +46,20 @@ FASTEST = {
 def test_catalogue_has_the_required_names_with_descriptions():
     assert CATALOGUE.keys() >= REQUIRED
     assert all(len(d) > 20 for d in CATALOGUE.values())
+
+
+def test_checkers_read_what_a_crash_would_leave():
+    from modelcheck.disk import Disk
+
+    d = Disk()
+    d.write("f", 0, b"abc")
+    d.fsync("f")
+    d.write("f", 3, b"def")
+    d.write("f", 0, b"X")
+    assert d.read("f", 0, 6) == b"Xbcdef"
+    assert d.read_durable("f", 0, 6) == b"abc\x00\x00\x00"
+    d.fsync("f")
+    assert d.read_durable("f", 0, 6) == b"Xbcdef"
 
 
 def test_off_by_default_and_unknown_names_are_rejected():
