@@ -142,9 +142,13 @@ _BY_KIND: dict[str, type] = {c.kind: c for c in _CLASSES}  # type: ignore[attr-d
 _RANK: dict[type, int] = {c: i for i, c in enumerate(_CLASSES)}
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {c: tuple(f.name for f in fields(c)) for c in _CLASSES}
+
+
 def sort_key(action: Action) -> tuple:
     """The deterministic order of enabled actions: kind, then fields."""
-    return (_RANK[type(action)],) + tuple(getattr(action, f.name) for f in fields(action))
+    cls = type(action)
+    return (_RANK[cls],) + tuple([getattr(action, name) for name in _FIELD_NAMES[cls]])
 
 
 def action_to_dict(action: Action) -> dict[str, Any]:
