@@ -15,7 +15,7 @@ actors.mutants.UnknownMutant: unknown mutant 'no-such-bug'; known: accept-stale-
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 __all__ = ["CATALOGUE", "HUNT_TARGET", "NONE", "HuntTarget", "Mutants", "UnknownMutant",
@@ -77,6 +77,14 @@ SPEC_BOUNDS: dict[str, tuple[tuple[int, int, int, int], ...]] = {
 }
 
 
+#: Implementation-explorer runs (every mutant is in the real actors), tried after the spec:
+#: (proposers, acceptors, max_crashes, max_drops, max_writes, max_ticks).
+IMPL_BOUNDS: tuple[tuple[int, int, int, int, int, int], ...] = (
+    (2, 3, 0, 0, 1, 0),
+    (2, 3, 1, 0, 1, 0),
+)
+
+
 class HuntTarget:
     """The walproposer protocol as seen by :mod:`modelcheck.hunt` (which imports no protocol).
 
@@ -105,31 +113,20 @@ class HuntTarget:
         parse_mutants(mutant)
         return _machine_class("Hunt_" + mutant.replace("-", "_"))
 
-    def explore_models(self, mutant: str) -> list[tuple[str, Callable[[], Any]]]:
-        """``(label, factory)`` of each model to explore for ``mutant``, smallest first."""
+    def explore_models(self, mutant: str) -> list[tuple[str, str, dict[str, Any]]]:
+        """``(label, model name, options)`` of each model to explore for ``mutant``, smallest
+        first; the options are ``modelcheck explore`` flags (``--model NAME``), so the
+        counterexample's trace file replays with ``modelcheck replay``."""
         parse_mutants(mutant)
-        out: list[tuple[str, Callable[[], Any]]] = []
+        out: list[tuple[str, str, dict[str, Any]]] = []
         for p, a, t, n in SPEC_BOUNDS.get(mutant, ()):
-            out.append((f"spec p{p} a{a} t{t} l{n}", _spec_factory(p, a, t, n, mutant)))
-        out.extend(_impl_models(mutant))
+            out.append((f"spec p{p} a{a} t{t} l{n}", "spec",
+                        {"proposers": p, "acceptors": a, "max_term": t, "max_entries": n}))
+        for p, a, c, d, w, k in IMPL_BOUNDS:
+            out.append((f"impl p{p} a{a} crashes{c} drops{d} writes{w} ticks{k}", "impl",
+                        {"proposers": p, "acceptors": a, "max_crashes": c, "max_drops": d,
+                         "max_writes": w, "max_ticks": k}))
         return out
-
-
-def _spec_factory(p: int, a: int, t: int, n: int, mutant: str) -> Callable[[], Any]:
-    def make() -> Any:
-        from actors.spec import SpecModel
-
-        return SpecModel(p, a, t, n, mutant=mutant)
-    return make
-
-
-def _impl_models(mutant: str) -> list[tuple[str, Callable[[], Any]]]:
-    """The implementation explorer's models for ``mutant`` (none until it exists)."""
-    try:
-        from actors import impl_model  # noqa: F401
-    except ImportError:
-        return []
-    return []
 
 
 HUNT_TARGET = HuntTarget()

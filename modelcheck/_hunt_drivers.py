@@ -10,6 +10,7 @@ once the budget is spent, so the search returns its figures so far.
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import time
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 from modelcheck.errors import InvalidArgument
 from modelcheck.hunt import HuntResult, Progress, trace_directory
-from modelcheck.trace import Trace, load_trace
+from modelcheck.trace import load_trace
 
 __all__ = ["hunt_explore", "hunt_hypothesis"]
 
@@ -141,8 +142,15 @@ class _BudgetStream:
 
 def hunt_explore(target: Any, mutant: str, budget_s: float, trace_path: Path | None,
                  opts: dict[str, Any], on_progress: Progress | None) -> HuntResult:
-    """Explore each model the target offers for ``mutant``, smallest first, within the budget."""
-    from modelcheck.explore import explore, make_adapter
+    """Explore each model the target offers for ``mutant``, smallest first, within the budget.
+
+    Each entry is ``(label, model name, options)``: the model is built as ``modelcheck
+    explore --model NAME`` with those options would build it, so the trace file
+    (:func:`modelcheck.explore_trace.violation_trace`) replays with ``modelcheck replay``.
+    """
+    from modelcheck.explore import explore
+    from modelcheck.explore_cli import load_model_factory
+    from modelcheck.explore_trace import violation_trace
 
     res = HuntResult(mutant, "explore", budget_s=budget_s)
     models = target.explore_models(mutant)
@@ -154,10 +162,10 @@ def hunt_explore(target: Any, mutant: str, budget_s: float, trace_path: Path | N
     deadline = start + budget_s
     tried = []
     states = 0
-    for label, factory in models:
+    for label, name, options in models:
         if time.perf_counter() >= deadline:
             break
-        model = factory()
+        model = load_model_factory(name)(argparse.Namespace(**options, mutant=mutant))
         stream = _BudgetStream(deadline, on_progress)
         symmetry = hasattr(model, "canonical")
         result = explore(model, symmetry=symmetry, progress=stream, progress_interval_s=1.0)
@@ -169,30 +177,17 @@ def hunt_explore(target: Any, mutant: str, budget_s: float, trace_path: Path | N
             break
         if result.violations:
             v = result.violations[0]
-            adapter = make_adapter(model, symmetry)
-            res.found, res.property, res.outcome = True, v.property, "safety"
-            res.message = f"{v.kind} property {v.property!r} violated in {label}"
-            res.model, res.trace_length = label, len(v.trace)
             res.first_failure_s = time.perf_counter() - start
+            res.found, res.property, res.outcome = True, v.property, "safety"
+            res.model, res.trace_length = label, len(v.trace)
+            trace = violation_trace(model, v, model_name=name, options=options, mutant=mutant)
+            res.message = str((trace.violation or {}).get("message") or
+                              f"{v.kind} property {v.property!r} violated in {label}")
             path = trace_path or trace_directory(opts.get("trace_dir")) / (
                 f"explore-{mutant}-{label.replace(' ', '_')}.trace.json")
-            res.trace_path = str(_explore_trace(mutant, label, v, adapter).save(path))
+            res.trace_path = str(trace.save(path))
             break
     res.elapsed_s = time.perf_counter() - start
     res.states = states
     res.note = "; ".join(tried)
     return res
-
-
-def _explore_trace(mutant: str, label: str, violation: Any, adapter: Any) -> Trace:
-    """The explorer's counterexample as a trace file: one action per step, each state."""
-    from modelcheck import __version__
-
-    steps = [{"action": adapter.format_action(a) if a is not None else "<initial>",
-              "state": adapter.format_state(s)} for a, s in violation.trace]
-    header = {"driver": "explore", "project_version": __version__, "model": label,
-              "mutant": mutant, "outcome": "safety",
-              "violation": {"property": violation.property, "outcome": "safety",
-                            "message": f"{violation.kind} property {violation.property!r} "
-                                       f"violated", "step": len(steps) - 1}}
-    return Trace(header, [], [], steps)

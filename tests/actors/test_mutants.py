@@ -77,7 +77,9 @@ def test_hunt_target_offers_a_machine_and_models():
     import actors.mutants as m
 
     assert m.Hunt_skip_truncate is cls  # importable by name, so its traces replay
-    assert [label for label, _ in HUNT_TARGET.explore_models("bad-quorum")][0].startswith("spec")
+    models = HUNT_TARGET.explore_models("bad-quorum")
+    assert models[0][:2] == ("spec p2 a3 t2 l1", "spec")
+    assert {name for _, name, _ in HUNT_TARGET.explore_models("skip-truncate")} == {"impl"}
     with pytest.raises(UnknownMutant):
         HUNT_TARGET.explore_models("nope")
 

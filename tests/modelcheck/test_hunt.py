@@ -114,13 +114,20 @@ def test_hunt_json_fields_and_the_trace_replays(tmp_path, capsys):
     assert "reproduced" in capsys.readouterr().err
 
 
-def test_explore_driver_without_a_model_is_not_applicable(tmp_path):
+def test_explore_driver_without_a_model_is_not_applicable(tmp_path, monkeypatch):
+    from actors.mutants import HUNT_TARGET
+
+    monkeypatch.setattr(type(HUNT_TARGET), "explore_models", lambda self, mutant: [])
     r = hunt("skip-truncate", "explore", 5, trace_dir=str(tmp_path))
-    if r.applicable:  # the implementation explorer is installed: it must then search
-        assert r.states is not None
-    else:
-        assert (r.found, r.note) == (False, "no explorer model has the mutant 'skip-truncate'")
-        assert r.to_json()["applicable"] is False
+    assert (r.found, r.applicable) == (False, False)
+    assert r.note == "no explorer model has the mutant 'skip-truncate'"
+    assert r.to_json()["applicable"] is False
+
+
+def test_explore_driver_stops_at_the_budget(tmp_path):
+    r = hunt("skip-truncate", "explore", 3, trace_dir=str(tmp_path))
+    assert r.applicable and r.states and r.states > 0
+    assert r.elapsed_s < 3 + 10  # the budget is checked at each progress line (every ~1 s)
 
 
 def test_explore_driver_finds_bad_quorum_with_a_short_trace(tmp_path):
@@ -128,4 +135,5 @@ def test_explore_driver_finds_bad_quorum_with_a_short_trace(tmp_path):
     assert r.found and r.model and r.model.startswith("spec")
     assert r.trace_length is not None and r.trace_length <= 8
     t = load_trace(r.trace_path)
-    assert t.header["driver"] == "explore" and len(t.actions) == r.trace_length
+    assert t.header["driver"] == "explore" and len(t.actions) == r.trace_length - 1
+    assert main(["replay", r.trace_path]) == 1  # the counterexample replays on the model
