@@ -77,11 +77,10 @@ def loopback_cluster(workers: int) -> Iterator[str]:
                 client.wait_for_workers(workers, timeout=60)
             yield address
         finally:
-            for p in procs[::-1]:
+            for p in procs[::-1]:  # workers first, then their scheduler
                 p.terminate()
-            for p in procs:
                 try:
-                    p.wait(timeout=15)
+                    p.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()

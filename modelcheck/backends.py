@@ -127,7 +127,7 @@ class BatchStream:
         self._exhausted = False
         self._closed = False
         self._retried: int | None = None
-        self.cancelled_batches = 0  # in flight when stop_after or close dropped them
+        self.cancelled_batches = 0  # in flight (or done, unreported) when dropped
 
     def __iter__(self) -> BatchStream:
         return self
@@ -177,7 +177,9 @@ class BatchStream:
         drop = [h for h, (i, _, _) in self._pending.items() if i > self._limit]
         for handle in drop:
             del self._pending[handle]
-        self._ready = deque((i, r) for i, r in self._ready if i <= self._limit)
+        kept = deque((i, r) for i, r in self._ready if i <= self._limit)
+        self.cancelled_batches += len(self._ready) - len(kept)
+        self._ready = kept
         if drop:
             self.cancelled_batches += len(drop)
             self._runner.cancel(drop)
