@@ -1,4 +1,4 @@
-"""The z3 minimiser: the search on its own, a toy machine's Hypothesis trace, a walproposer trace."""
+"""The z3 minimiser: the search alone, toy machine traces, a walproposer trace."""
 
 import itertools
 import json
@@ -9,20 +9,21 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from modelcheck._minimize_search import order_fewest_switches, search, switches
 from modelcheck._trace_run import record_seed, replay_trace
+from modelcheck.choice import SeededChooser
 from modelcheck.cli import main
 from modelcheck.minimize import CLAIM, MinimizeError, adapter_for, minimize_trace
 from modelcheck.stateful import SystemMachine
-from modelcheck.system import Budgets, System
-from modelcheck.trace import load_trace
+from modelcheck.system import Budgets, System, action_to_dict
+from modelcheck.trace import Trace, event_from_tuple, load_trace
 from properties.core import always
 from tests.modelcheck._toy import build, prefix_ok
 
 # -- the search against a synthetic oracle ------------------------------------------------
 
 
-def _chain_problem():
-    """12 steps; 3 needs 1, 7 needs 3, 9 needs 8; the violation needs 7 and 9."""
-    needs = [[] for _ in range(12)]
+def _chain_problem(n=12):
+    """``n`` steps; 3 needs 1, 7 needs 3, 9 needs 8; the violation needs 7 and 9."""
+    needs = [[] for _ in range(n)]
     needs[3], needs[7], needs[9] = [1], [3], [8]
     calls = []
 
@@ -37,8 +38,9 @@ def _chain_problem():
 
 @pytest.mark.parametrize("generalise", ["subsets", "exact"])
 def test_search_finds_and_proves_the_smallest_set(generalise):
-    needs, oracle, calls = _chain_problem()
-    res = search(12, needs, oracle, list(range(12)), budget_s=30, generalise=generalise)
+    n = 12 if generalise == "subsets" else 10  # exact blocking enumerates far more sets
+    needs, oracle, calls = _chain_problem(n)
+    res = search(n, needs, oracle, list(range(n)), budget_s=30, generalise=generalise)
     assert res.best == [1, 3, 7, 8, 9]
     assert res.proven
     assert res.replays == len(calls)
@@ -87,36 +89,68 @@ class CopyMachine(SystemMachine):
         return [always("prefix", prefix_ok)]
 
 
-def _hypothesis_trace(tmp_path):
-    CopyMachine.trace_directory = str(tmp_path)
-    with pytest.raises(AssertionError, match="prefix"):
-        run_state_machine_as_test(CopyMachine, settings=settings(
-            max_examples=200, stateful_step_count=30, deadline=None, database=None,
-            derandomize=True))
-    return load_trace(CopyMachine.last_trace)
+def _walk_trace(max_steps=10):
+    """A seeded random walk of CopyMachine until ``prefix`` breaks, as a stateful trace."""
+    for seed in range(200):
+        machine = CopyMachine()
+        machine.raise_on_failure = False
+        chooser = SeededChooser(seed)
+        for _ in range(max_steps):
+            enabled = machine.system.enabled_actions()
+            if not enabled:
+                break
+            machine.system.apply(enabled[chooser.below(len(enabled))])
+            machine.check_now()
+            if machine.failed:
+                header = {"driver": "stateful", "machine": f"{__name__}:CopyMachine",
+                          "outcome": "safety",
+                          "violation": {"property": machine.failed, "message": "walk",
+                                        "step": None}}
+                return Trace(header, [event_from_tuple(e) for e in machine.system.events],
+                             [], [action_to_dict(a) for a in machine.system.actions])
+    raise AssertionError("no walk broke the property")
 
 
-def test_toy_trace_minimises_proven_no_longer_than_hypothesis(tmp_path):
-    trace = _hypothesis_trace(tmp_path)
-    report = minimize_trace(trace, budget_s=60, generalise="exact")
-    assert report.property == "prefix" and report.proven_minimal
-    assert report.minimized_length <= len(trace.actions)  # Hypothesis' shrunk program
-    out = report.trace
-    assert out.header["driver"] == "minimize" and out.header["minimize"]["claim"] == CLAIM
-    assert out.violation["property"] == "prefix"
-    # brute force: no smaller sub-list of the original's steps (in their order) violates
+def _brute_force_smaller(trace, size):
+    """No sub-list of the trace's steps (in their order) shorter than ``size`` violates."""
     adapter = adapter_for(trace)
     full = adapter.run(adapter.actions)
     steps = [adapter.actions[p] for p in full.applied]
-    assert len(steps) <= 14, "the brute-force check below is exponential"
-    for k in range(report.minimized_length):
+    assert len(steps) <= 14, "the check is exponential"
+    for k in range(size):
         for subset in itertools.combinations(range(len(steps)), k):
             run = adapter.run([steps[i] for i in subset])
             assert run.violation is None, (k, subset)
-    # and the written file replays to the same violation
+
+
+def test_toy_walk_minimises_and_is_proven_by_brute_force(tmp_path):
+    trace = _walk_trace()
+    report = minimize_trace(trace, budget_s=60, generalise="exact")
+    assert report.property == "prefix" and report.proven_minimal
+    assert report.minimized_length <= report.original_length
+    out = report.trace
+    assert out.header["driver"] == "minimize" and out.header["minimize"]["claim"] == CLAIM
+    assert out.violation["property"] == "prefix"
+    _brute_force_smaller(trace, report.minimized_length)
     path = out.save(tmp_path / "min.trace.json")
     again = replay_trace(load_trace(path))
     assert again.reproduced and again.same_log
+    # the default (subset) generalisation reaches the same length
+    assert minimize_trace(trace, budget_s=60).minimized_length == report.minimized_length
+
+
+@pytest.mark.slow
+def test_toy_hypothesis_trace_minimises_no_longer_than_hypothesis(tmp_path):
+    CopyMachine.trace_directory = str(tmp_path)
+    with pytest.raises(AssertionError, match="prefix"):
+        run_state_machine_as_test(CopyMachine, settings=settings(
+            max_examples=100, stateful_step_count=20, deadline=None, database=None,
+            derandomize=True))
+    trace = load_trace(CopyMachine.last_trace)
+    report = minimize_trace(trace, budget_s=60, generalise="exact")
+    assert report.property == "prefix" and report.proven_minimal
+    assert report.minimized_length <= len(trace.actions)  # Hypothesis' shrunk program
+    _brute_force_smaller(trace, report.minimized_length)
 
 
 # -- a walproposer trace -------------------------------------------------------------------
