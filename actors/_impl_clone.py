@@ -21,15 +21,34 @@ from typing import Any
 from actors.safekeeper import Safekeeper
 from actors.walproposer import WalProposer
 from actors.walstore import FlatWal, WalFiles
+from modelcheck._system_state import Conn, Dir, SystemNode
 from modelcheck.disk import Disk, _File
 from modelcheck.system import System
 
 __all__ = ["clone_system"]
 
 
+def _dup(obj: Any) -> Any:
+    """A shallow copy of an object with a ``__dict__`` (dataclasses), without copy's detours."""
+    new = object.__new__(type(obj))
+    new.__dict__.update(obj.__dict__)
+    return new
+
+
+def _dup_slots(obj: Any, names: tuple[str, ...]) -> Any:
+    new = object.__new__(type(obj))
+    for name in names:
+        setattr(new, name, getattr(obj, name))
+    return new
+
+
+_NODE_SLOTS = SystemNode.__slots__
+_CONN_SLOTS = Conn.__slots__
+_DIR_SLOTS = Dir.__slots__
+
+
 def _clone_disk(disk: Disk) -> Disk:
-    new = Disk.__new__(Disk)
-    new.options, new.writes, new.fsyncs = disk.options, disk.writes, disk.fsyncs
+    new = _dup(disk)
     files = {}
     for name, f in disk._files.items():
         g = _File.__new__(_File)
@@ -42,15 +61,15 @@ def _clone_disk(disk: Disk) -> Disk:
 def _clone_decoder(dec: Any) -> Any:
     if dec is None:
         return None
-    new = copy.copy(dec)
+    new = _dup(dec)
     new._buf = bytearray(dec._buf)
     new._parts = list(dec._parts)
     return new
 
 
 def _clone_safekeeper(sk: Safekeeper, disk: Disk) -> Safekeeper:
-    new = copy.copy(sk)
-    new.conns = {k: copy.copy(c) for k, c in sk.conns.items()}
+    new = _dup(sk)
+    new.conns = {k: _dup(c) for k, c in sk.conns.items()}
     new._decoder = _clone_decoder(sk._decoder)
     if sk._wal is not None:
         wal = WalFiles(disk, sk._wal.segment_size, sk._wal.timeline)
@@ -60,8 +79,8 @@ def _clone_safekeeper(sk: Safekeeper, disk: Disk) -> Safekeeper:
 
 
 def _clone_proposer(wp: WalProposer, disk: Disk) -> WalProposer:
-    new = copy.copy(wp)
-    new.sks = [copy.copy(s) for s in wp.sks]
+    new = _dup(wp)
+    new.sks = [_dup(s) for s in wp.sks]
     new.conn_to_sk = dict(wp.conn_to_sk)
     new.deferred = list(wp.deferred)
     if wp._wal is not None:
@@ -79,33 +98,48 @@ def _clone_actor(actor: Any, disk: Disk) -> Any:
     return copy.deepcopy(actor)
 
 
-def clone_system(system: System) -> System:
-    """An independent copy of ``system`` (hooks not copied, action list empty)."""
+def _clone_node(n: SystemNode) -> SystemNode:
+    m = _dup_slots(n, _NODE_SLOTS)
+    m.disk = _clone_disk(n.disk)
+    m.actor = _clone_actor(n.actor, m.disk)
+    m.timers = dict(n.timers)
+    return m
+
+
+def _clone_conn(c: Conn) -> Conn:
+    d = _dup_slots(c, _CONN_SLOTS)
+    dirs = []
+    for x in c.dirs:
+        y = _dup_slots(x, _DIR_SLOTS)
+        y.queue = deque(x.queue)
+        dirs.append(y)
+    d.dirs = tuple(dirs)
+    return d
+
+
+def clone_system(system: System, touched: int | None = None) -> System:
+    """A copy of ``system`` that the next action may change (hooks not copied, no action list).
+
+    With ``touched``, only that node and the connections it is an end of are
+    copied; the other nodes and connections are shared with ``system``. That
+    is safe when the next action is handled by node ``touched`` alone (a
+    delivery to it, a drop towards it, its timer, its crash or restart, a
+    command to it): the system then changes no other node, and no connection
+    it is not an end of. Without ``touched`` everything is copied.
+    """
     new = System.__new__(System)
     new.__dict__.update(system.__dict__)
     new.on_event = new.on_actor_step = None
     new.actions = []
     new.events = list(system.events) if system.events is not None else None
-    nodes = []
-    for n in system.nodes:
-        m = copy.copy(n)
-        m.disk = _clone_disk(n.disk)
-        m.actor = _clone_actor(n.actor, m.disk)
-        m.timers = dict(n.timers)
-        nodes.append(m)
-    new.nodes = nodes
-    conns = []
-    for c in system.conns:
-        d = copy.copy(c)
-        dirs = []
-        for x in c.dirs:
-            y = copy.copy(x)
-            y.queue = deque(x.queue)
-            dirs.append(y)
-        d.dirs = tuple(dirs)
-        conns.append(d)
-    new.conns = conns
-    new._by_key = {c.key: c for c in conns}
+    if touched is None:
+        new.nodes = [_clone_node(n) for n in system.nodes]
+        new.conns = [_clone_conn(c) for c in system.conns]
+    else:
+        new.nodes = list(system.nodes)
+        new.nodes[touched] = _clone_node(system.nodes[touched])
+        new.conns = [_clone_conn(c) if touched in c.nodes else c for c in system.conns]
+    new._by_key = {c.key: c for c in new.conns}
     new._serial = dict(system._serial)
     new.isolated = set(system.isolated)
     new.used = dict(system.used)

@@ -72,6 +72,16 @@ class Observation:
         default_factory=list)  # (acceptor, term, lsn, dropped)
 
 
+def proposer_id(system: System, nid: int) -> int:
+    """A proposer incarnation's identity: ``node + 1000 * incarnation``.
+
+    A restarted walproposer is a new proposer (the scenario launches it as a
+    new node); the properties compare commits and elections per proposer, so
+    incarnations of one node must not share an identity.
+    """
+    return nid + 1000 * system.nodes[nid].incarnation
+
+
 def log_terms(th: tuple[tuple[int, int], ...], flush: int) -> tuple[tuple[int, int, int], ...]:
     """The acceptor's log along its term history up to ``flush``: ``(term, start, end)``."""
     eff = up_to(th, flush)
@@ -85,7 +95,7 @@ def on_event(system: System, out: Observation, event: tuple) -> None:
     if kind == "vote":
         fields = dict(event[3])
         proposer = system.conns[fields["conn"]].nodes[0]
-        out.votes.append((event[1], fields["term"], proposer))
+        out.votes.append((event[1], fields["term"], proposer_id(system, proposer)))
     elif kind == "truncate":
         fields = dict(event[3])
         if fields["dropped"] > 0:
@@ -103,13 +113,14 @@ def observe(system: System, nid: int, before: Any, out: Observation) -> None:
     if not isinstance(raw, WalProposerView):
         return
     old = before if isinstance(before, WalProposerView) else None
+    pid = proposer_id(system, nid)
     if raw.state == "elected" and (old is None or old.state != "elected"):
-        out.elections.append((raw.term, nid, raw.term_start_lsn))
+        out.elections.append((raw.term, pid, raw.term_start_lsn))
     old_commit = old.commit_lsn if old is not None else 0
     if raw.commit_lsn > old_commit:
         base = old_commit or raw.wal_start_lsn or raw.commit_lsn
         data = FlatWal(node.disk, raw.wal_base_lsn).read(base, raw.commit_lsn)
-        out.commits.append((raw.term, nid, raw.commit_lsn, base, wal_digest(data), data))
+        out.commits.append((raw.term, pid, raw.commit_lsn, base, wal_digest(data), data))
 
 
 def _merge(old: tuple, new: list) -> tuple:
@@ -160,7 +171,8 @@ def consensus_view(system: System, sk_nodes: range, wp_nodes: range, quorum: int
         up = node.actor is not None
         raw = node.actor.view() if up else ghost.down_views[nid]
         if isinstance(raw, WalProposerView):
-            proposers.append(ProposerView(nid, up, raw.sync, raw.state, raw.term,
+            pid = proposer_id(system, nid)  # a down node keeps its incarnation
+            proposers.append(ProposerView(pid, up, raw.sync, raw.state, raw.term,
                                           raw.term_start_lsn, raw.commit_lsn, raw.truncate_lsn,
                                           raw.flush_lsn, raw.term_history))
     history = History(

@@ -194,11 +194,12 @@ def actor_value(actor: Any) -> Any:
 
 
 def node_value(node: Any) -> tuple:
-    """One node as plain data: up, exited, its actor, its timers, its disk (data and undo log)."""
+    """One node as plain data: up, incarnation (a restarted proposer is a new proposer),
+    exited, its actor, its timers, its disk (data and undo log)."""
     files = tuple((name, bytes(f.data), tuple(f.undo))
                   for name, f in sorted(node.disk._files.items()))
-    return (node.alive, node.exit, actor_value(node.actor), tuple(sorted(node.timers.items())),
-            files)
+    return (node.alive, node.incarnation, node.exit, actor_value(node.actor),
+            tuple(sorted(node.timers.items())), files)
 
 
 def network_value(system: System) -> tuple:
@@ -313,8 +314,8 @@ class ImplModel:
 
     def next_state(self, state: ImplState, action: Any) -> ImplState | None:
         """Apply ``action`` to a copy of the state's system; check the properties."""
-        system = clone_system(state.system)
         nid = getattr(action, "node", getattr(action, "dst", None))
+        system = clone_system(state.system, nid)
         before = system.nodes[nid].actor.view() if system.nodes[nid].actor is not None else None
         obs = Observation()
         system.on_event = lambda e: on_event(system, obs, e)
@@ -325,7 +326,7 @@ class ImplModel:
                 down[nid] = before
             elif isinstance(action, Restart):
                 down[nid] = None
-            system._apply(action) if isinstance(action, Command) else system.apply(action)
+            system._apply(action)  # enabled: it comes from actions()
         except TaskFailed as exc:
             violated = ((CRASH, str(exc)),)
         finally:
@@ -333,11 +334,15 @@ class ImplModel:
         if not violated:
             observe(system, nid, before, obs)
         ghost = state.ghost
-        if not violated:
+        node = system.nodes[nid]
+        after = node.actor.view() if node.actor is not None else None
+        changed = bool(down or obs.votes or obs.elections or obs.commits or obs.truncations
+                       or after != before)
+        if not violated and changed:  # else the view is the parent's, which was checked
             view = consensus_view(system, self.sk_nodes, self.wp_nodes, self.quorum,
                                   _with_down(ghost, down), obs, SEGMENT_SIZE)
             violated = check(view)
-        new_ghost = next_ghost(ghost, system, self.sk_nodes, obs, down)
+        new_ghost = next_ghost(ghost, system, self.sk_nodes, obs, down) if changed else ghost
         writes = state.writes + isinstance(action, Command)
         ticks = state.ticks + (isinstance(action, FireTimer) and action.name == "tick")
         touched = None if isinstance(action, Drop) else nid
