@@ -144,7 +144,7 @@ def test_toy_hypothesis_trace_minimises_no_longer_than_hypothesis(tmp_path):
     CopyMachine.trace_directory = str(tmp_path)
     with pytest.raises(AssertionError, match="prefix"):
         run_state_machine_as_test(CopyMachine, settings=settings(
-            max_examples=100, stateful_step_count=20, deadline=None, database=None,
+            max_examples=50, stateful_step_count=15, deadline=None, database=None,
             derandomize=True))
     trace = load_trace(CopyMachine.last_trace)
     report = minimize_trace(trace, budget_s=60, generalise="exact")
