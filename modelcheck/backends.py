@@ -270,8 +270,7 @@ class _PoolRunner(Runner):
 
     def cancel(self, handles: list[Any]) -> None:
         # A pool cannot stop one task; the stream drops the result, close() terminates.
-        drop = {id(h) for h in handles}
-        self._handles = [h for h in self._handles if id(h) not in drop]
+        self._handles = [h for h in self._handles if not any(h is d for d in handles)]
 
     def close(self) -> None:
         self._pool.terminate()
