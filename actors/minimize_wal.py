@@ -409,7 +409,8 @@ class WalAdapter:
     def __init__(self, trace: Any) -> None:
         h = trace.header
         self.mutant = h.get("mutant")
-        self.acceptors = int(h.get("acceptors") or 3)
+        options = h.get("options") if isinstance(h.get("options"), dict) else {}
+        self.acceptors = int(h.get("acceptors") or options.get("acceptors") or 3)
         self.wire = bool(h.get("wire"))
         if h.get("driver") == "minimize":
             self.actions = [self.from_json(a, f"actions[{i}]")

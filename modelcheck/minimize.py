@@ -21,7 +21,9 @@ different ones, and a step that is no longer possible is skipped. An
   System actions) - :class:`modelcheck._minimize_system.MachineAdapter`;
 * a scenario's traces, when the scenario offers ``minimize_adapter(trace)``
   (the walproposer does: :mod:`actors.minimize_wal` translates the World's
-  events into System steps plus proposer launches and compute writes).
+  events into System steps plus proposer launches and compute writes); a
+  coarse machine's trace over a World (``WorldMachine``, e.g. the walproposer
+  machine) is read as the default scenario's events.
 
 **Constraints.** One recorded replay of the whole translated run says what
 each step produced, hence what each step *needs* (kept and earlier): a
@@ -58,6 +60,7 @@ from modelcheck.trace import Trace, TraceRecorder
 __all__ = ["CLAIM", "MinimizeError", "MinimizeReport", "adapter_for", "minimize_trace",
            "replay_minimized"]
 
+DEFAULT_SCENARIO = "walproposer"  # as ``modelcheck run``'s default
 CLAIM = "minimal among the interleavings of the original trace's events"
 BASIS = {"subsets": "a sub-run of a run that does not violate is taken not to violate "
                     "(blocking clauses cover every subset of a refuted candidate)",
@@ -100,9 +103,17 @@ class MinimizeReport:
 def adapter_for(trace: Trace) -> Any:
     """The replay adapter for ``trace`` (see the module docstring)."""
     h = trace.header
-    if h.get("machine"):
-        return MachineAdapter(trace)
     name = h.get("scenario")
+    if h.get("machine"):
+        from modelcheck.stateful import SystemMachine, _load_machine
+
+        if issubclass(_load_machine(str(h["machine"])), SystemMachine):
+            return MachineAdapter(trace)
+        if not trace.events:
+            raise MinimizeError(f"machine {h['machine']!r} is not a SystemMachine and the "
+                                "trace has no events to translate")
+        # a coarse machine over a scenario's World (its events are the scenario's)
+        name = name or DEFAULT_SCENARIO
     if not isinstance(name, str):
         raise MinimizeError(f"cannot minimise: the trace names neither a machine nor a "
                             f"scenario (driver={h.get('driver')!r})")
