@@ -200,3 +200,24 @@ def test_minimise_refuses_what_it_cannot_do(bad_quorum, tmp_path, capsys):
     bad.write_text('{"format": "modelcheck-trace", "version": 1, "header": {}, "events": []}')
     assert main(["minimize", str(bad)]) == 2
     assert "no violation" in capsys.readouterr().err
+
+
+# Every mutant the random simulator finds (seeds < 150, see BENCHMARKS.md ## minimize): its
+# first failing seed minimises to a shorter trace that replays to the same violation.
+_FOUND = [
+    ("vote-before-persist", 0, "acceptor_term_monotonic"),
+    pytest.param("bad-quorum", 53, "final_sync", marks=pytest.mark.slow),
+    pytest.param("commit-lsn-regress", 72, "commit_lsn_monotonic", marks=pytest.mark.slow),
+    pytest.param("ack-before-fsync", 75, "crash", marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize("mutant,seed,prop", _FOUND)
+def test_every_found_mutant_minimises_to_the_same_violation(mutant, seed, prop):
+    result, trace = record_seed("walproposer", seed, mutant=mutant)
+    assert result.failed and result.property == prop
+    report = minimize_trace(trace, budget_s=90)
+    assert report.property == prop
+    assert 0 < report.minimized_length < report.original_length
+    again = replay_trace(report.trace)
+    assert again.reproduced and again.result.property == prop
