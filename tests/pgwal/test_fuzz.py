@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pgwal.decoder import WalDecoder, decode_buffer
 from pgwal.errors import WalError
 from pgwal.segment import read_records
 from tests.pgwal.conftest import SKIP_REASON, find_corpus
@@ -70,3 +71,39 @@ def test_mutated_segment(tmp_path: Path, muts: list[tuple[str, int, int]]) -> No
     assert end.error is None or isinstance(end.error, WalError)
     if end.error is not None:
         assert end.error.lsn is not None or end.error.offset is not None
+
+
+@pytest.mark.skipif(not SEGMENT, reason=SKIP_REASON)
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(mutation, min_size=0, max_size=3),
+    st.lists(st.integers(1, 3000), min_size=1, max_size=20),
+    st.none() | st.integers(0, 10_000),
+)
+def test_any_chunking_of_mutated_wal_equals_one_buffer(
+    muts: list[tuple[str, int, int]], cuts: list[int], stop_after: int | None
+) -> None:
+    """Fed in any chunks, the streaming decoder finds the same records and the same end.
+
+    The decoder skips work until the input its next step needs has arrived; this checks
+    that no chunking changes what it reports, on damaged input as well as on good.
+    """
+    data = bytes(mutate(bytearray(SEGMENT[:WINDOW]), muts))
+    whole, whole_end = decode_buffer(data, 0x700000, find_first=True)
+    if stop_after is not None and whole:  # input that ends exactly where a record ends
+        data = data[: whole[stop_after % len(whole)].end_lsn - 0x700000]
+        whole, whole_end = decode_buffer(data, 0x700000, find_first=True)
+    dec = WalDecoder(0x700000, find_first=True)
+    got = []
+    pos = i = 0
+    while pos < len(data):
+        n = cuts[i % len(cuts)]
+        got += dec.feed(data[pos : pos + n])
+        pos += n
+        i += 1
+    end = dec.finish()
+    assert got == whole
+    assert (end.lsn, end.last_lsn, end.kind) == (whole_end.lsn, whole_end.last_lsn, whole_end.kind)
+    assert type(end.error) is type(whole_end.error)
+    if end.error is not None:
+        assert end.error.detail == whole_end.error.detail
