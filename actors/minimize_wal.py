@@ -507,6 +507,18 @@ class WalAdapter:
             out.append(extra)
         return out
 
+    def order_hint(self, steps: Sequence[Timed]) -> list[list[int]]:
+        """Order only: a launch crashes the previous proposer, so it comes after every
+        step of the proposers launched before it."""
+        out: list[list[int]] = []
+        earlier: list[int] = []
+        for j, st in enumerate(steps):
+            lane = self.lane(st)
+            out.append(list(earlier) if isinstance(st.action, Launch) else [])
+            if lane >= self.acceptors:
+                earlier.append(j)
+        return out
+
     def run(self, steps: Sequence[Timed], *, record: bool = False, recorder: Any = None,
             target: str | None = None) -> RunOutcome:
         """Replay ``steps``; stop at the first violation of ``target`` (of any, if None)."""

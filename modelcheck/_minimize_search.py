@@ -215,9 +215,13 @@ def switches(order: Sequence[int], lanes: Sequence[int]) -> int:
 
 
 def order_fewest_switches(kept: Sequence[int], needs: Sequence[Sequence[int]],
-                          lanes: Sequence[int], *, timeout_s: float = 10.0) -> list[int]:
+                          lanes: Sequence[int], *, timeout_s: float = 10.0,
+                          before: Sequence[Sequence[int]] | None = None) -> list[int]:
     """An order of ``kept`` with the fewest lane switches that keeps every lane's order
-    and puts every need first (z3 ``Optimize``); the original order if z3 times out."""
+    and puts every need first (z3 ``Optimize``); the original order if z3 times out.
+
+    ``before[j]``: steps that must come before ``j`` when both are kept (order only).
+    """
     kept = sorted(kept)
     k = len(kept)
     if k < 3:
@@ -235,7 +239,7 @@ def order_fewest_switches(kept: Sequence[int], needs: Sequence[Sequence[int]],
         if lane in last:
             opt.add(pos[index[last[lane]]] < pos[index[s]])
         last[lane] = s
-        for i in needs[s]:
+        for i in list(needs[s]) + list(before[s] if before is not None else ()):
             if i in index:
                 opt.add(pos[index[i]] < pos[index[s]])
     cost = []

@@ -167,7 +167,9 @@ def minimize_trace(trace: Trace, *, property: str | None = None, budget_s: float
     remaining = max(0.0, budget_s - (time.monotonic() - start))
     res = search(len(steps), needs, oracle, list(range(len(steps))), budget_s=remaining,
                  max_replays=max_replays, generalise=generalise)
-    order = order_fewest_switches(res.best, needs, lanes,
+    order_hint = getattr(adapter, "order_hint", None)
+    before = order_hint(steps) if order_hint is not None else None
+    order = order_fewest_switches(res.best, needs, lanes, before=before,
                                   timeout_s=min(10.0, max(1.0, remaining / 10)))
     replays = res.replays
     if order != sorted(res.best):
