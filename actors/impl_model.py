@@ -40,6 +40,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import hashlib
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +61,7 @@ from actors.safekeeper import Safekeeper, SafekeeperConfig
 from actors.walproposer import EXITED, WalProposer, WalProposerConfig
 from actors.walstore import FlatWal
 from modelcheck._explore_model import stable_encode
+from modelcheck._system_state import ACCEPT
 from modelcheck.choice import Chooser
 from modelcheck.errors import InvalidArgument, TaskFailed
 from modelcheck.network import Endpoint
@@ -157,9 +159,21 @@ class ComputeProposer(WalProposer):
         self.on_message(ctx, Endpoint(-1, ctx.node, ctx.node, 0), Latch(end))
 
 
+class _Factory:
+    """``cls(*args)`` for any node id: a picklable actor factory (states cross processes)."""
+
+    __slots__ = ("cls", "args")
+
+    def __init__(self, cls: type, *args: Any) -> None:
+        self.cls, self.args = cls, args
+
+    def __call__(self, nid: int) -> Any:
+        return self.cls(*self.args)
+
+
 _SKIP = frozenset({"cfg", "_wal", "_decoder", "compute", "xid_base"})
 _DECODER_SKIP = frozenset({"records_decoded", "_locate", "version", "segment_size",
-                           "system_id", "timeline", "stop_lsn", "min_lsn", "end"})
+                                "system_id", "timeline", "stop_lsn", "min_lsn", "end"})
 
 
 def _plain(value: Any) -> Any:
@@ -245,11 +259,25 @@ class ImplState:
         rest = _encode((network_value(system), ghost, writes, ticks, violated), encoding)
         self.fp = hashlib.blake2b(b"".join(enc) + rest, digest_size=16).digest()
 
+    def __getstate__(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __setstate__(self, data: tuple) -> None:
+        for name, value in zip(self.__slots__, data, strict=True):
+            setattr(self, name, value)
+        # the system recognises a handshake by identity: restore the sentinel after unpickling
+        for conn in self.system.conns:
+            for d in conn.dirs:
+                if any(item == ACCEPT and item is not ACCEPT for _, item, _ in d.queue):
+                    d.queue = deque((n, ACCEPT if item == ACCEPT else item, m)
+                                    for n, item, m in d.queue)
+
 
 class ImplModel:
     """The explorer's model interface (see :mod:`modelcheck._explore_model`) over the actors."""
 
     fingerprints = True  # states are live systems: key them by their fingerprint
+    parallel_safe = True  # states pickle; fingerprints are the same in every process
 
     def __init__(self, bounds: ImplBounds | None = None, *, encoding: str = "repr") -> None:
         if encoding not in ("repr", "stable"):
@@ -278,12 +306,11 @@ class ImplModel:
     def _populate(self, system: System) -> None:
         for i in self.sk_nodes:
             cfg = SafekeeperConfig(node_id=i, segment_size=SEGMENT_SIZE, mutants=self.mutants)
-            system.add_actor(lambda nid, cfg=cfg: Safekeeper(cfg), f"sk{i}")
+            system.add_actor(_Factory(Safekeeper, cfg), f"sk{i}")
         wp_cfg = WalProposerConfig(tuple(self.sk_nodes), False, START_LSN, WAL_BASE_LSN,
                                    SEGMENT_SIZE, SYSTEM_ID, mutants=self.mutants)
         for p, _ in enumerate(self.wp_nodes):
-            system.add_actor(
-                lambda nid, p=p: ComputeProposer(wp_cfg, xid_base=1000 * (p + 1)), f"wp{p}")
+            system.add_actor(_Factory(ComputeProposer, wp_cfg, 1000 * (p + 1)), f"wp{p}")
 
     def init_states(self) -> list[ImplState]:
         system = self.new_system()
@@ -453,7 +480,8 @@ def from_cli(args: object) -> ImplModel:
 def explore_impl(*, acceptors: int = 3, proposers: int = 2, mutant: str | None = None,
                  max_crashes: int = 0, max_drops: int = 0, max_writes: int = 1,
                  max_ticks: int = 0, max_depth: int | None = None, dfs: bool = False,
-                 stop_on_violation: bool = True, progress: Any = None) -> Any:
+                 stop_on_violation: bool = True, progress: Any = None,
+                 workers: int = 1) -> Any:
     """Explore the implementation model; returns a :class:`modelcheck.explore.ExploreResult`.
 
     A violation's ``trace`` holds ``(action, ImplState)`` pairs, the initial
@@ -465,6 +493,6 @@ def explore_impl(*, acceptors: int = 3, proposers: int = 2, mutant: str | None =
     model = ImplModel(ImplBounds(acceptors, proposers, max_crashes, max_drops, max_writes,
                                  max_ticks, mutant))
     result = explore(model, dfs=dfs, max_depth=max_depth, stop_on_violation=stop_on_violation,
-                     progress=progress, fingerprints=True)
+                     progress=progress, fingerprints=True, workers=workers)
     result.model_object = model  # type: ignore[attr-defined]
     return result

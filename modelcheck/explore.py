@@ -22,8 +22,11 @@ canonical encoding, never Python's ``hash()``) to its parent's key: no whole sta
 are kept beyond the frontier. A counterexample is rebuilt by replaying from an
 initial state, picking at each step the successor whose key matches.
 
-The search is single-process: ``workers`` is accepted for the CLI's sake and
-must be 1 for now (the interned state encoding is per process).
+``workers > 1`` runs a level-synchronous BFS on forked worker processes
+(:mod:`modelcheck._explore_parallel`) with the same counts as one worker; only
+models whose states pickle and whose keys mean the same in every process
+declare ``parallel_safe`` (the implementation model; not the spec model,
+whose states are per-process interned ids).
 """
 
 from __future__ import annotations
@@ -157,8 +160,9 @@ def explore(
     """
     if not isinstance(workers, int) or workers < 1:
         raise InvalidArgument(f"workers={workers!r}: expected a positive integer")
-    if workers != 1:
-        raise InvalidArgument(f"workers={workers}: the explorer is single-process for now; use 1")
+    if workers != 1 and dfs:
+        raise InvalidArgument(f"workers={workers}: the parallel search is breadth-first; "
+                              "use 1 with dfs")
     if max_depth is not None and (not isinstance(max_depth, int) or max_depth < 1):
         raise InvalidArgument(f"max_depth={max_depth!r}: expected a positive integer or None")
     adapter = Adapter(model, symmetry, fingerprints)
@@ -168,7 +172,12 @@ def explore(
     result.symmetry, result.strategy = symmetry, "dfs" if dfs else "bfs"
     start = time.perf_counter()
     try:
-        (search.dfs if dfs else search.bfs)()
+        if workers > 1:
+            from modelcheck._explore_parallel import parallel_bfs
+
+            parallel_bfs(search, workers)
+        else:
+            (search.dfs if dfs else search.bfs)()
         result.complete = not search.stopped
     except KeyboardInterrupt:
         result.interrupted = True
@@ -209,13 +218,17 @@ class _Search:
         """Check a newly stored state; record violations and satisfied ``sometimes``."""
         bad = self.adapter.violations(state)
         if bad:
-            trace = self._trace(key)
-            for name in bad:
-                self.result.violations.append(Violation(name, "always", trace))
-            if self.stop_on_violation:
-                self.stopped = True
+            self._record_violations(key, bad)
         if self.sometimes:
             self.sometimes = [(n, p) for n, p in self.sometimes if not p(state)]
+
+    def _record_violations(self, key: Hashable, names: Any) -> None:
+        """The state at ``key`` violates ``names``: record them with its trace."""
+        trace = self._trace(key)
+        for name in names:
+            self.result.violations.append(Violation(name, "always", trace))
+        if self.stop_on_violation:
+            self.stopped = True
 
     def _init(self) -> list[tuple[Any, Hashable]]:
         key, seen, result = self.adapter.key, self.seen, self.result

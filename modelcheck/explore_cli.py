@@ -106,7 +106,8 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--workers", type=int, default=1,
-        help="accepted for compatibility; the search always runs in one process (says so)",
+        help="worker processes for a level-synchronous BFS, same counts as 1 (impl model; "
+        "other models run in one process and say so)",
     )
     p.add_argument("--json", metavar="PATH", default=None, help="write the result as JSON")
     p.add_argument("--trace", metavar="PATH", default=None,
@@ -117,13 +118,13 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 def run_explore(args: argparse.Namespace) -> int:
     """Run ``modelcheck explore`` for parsed ``args``; returns the exit code."""
     try:
-        if args.workers != 1:
-            print(
-                f"explore: workers={args.workers} requested; the search is single-process, "
-                "running with 1",
-                file=sys.stderr,
-            )
         model = load_model_factory(args.model)(args)
+        workers = args.workers
+        if workers != 1 and (args.dfs or not getattr(model, "parallel_safe", False)):
+            why = "--dfs" if args.dfs else f"model {args.model!r} keeps per-process state ids"
+            print(f"explore: workers={workers} requested; {why}, so the search runs in one "
+                  "process", file=sys.stderr)
+            workers = 1
         if args.check_symmetry:
             return _check_symmetry(model, args)
         symmetry = not args.no_symmetry and hasattr(model, "canonical")
@@ -134,6 +135,7 @@ def run_explore(args: argparse.Namespace) -> int:
             max_depth=args.max_depth,
             fingerprints=args.fingerprints,
             progress=None if args.quiet else sys.stderr,
+            workers=workers,
         )
     except ModelcheckError as exc:
         print(f"explore: error: {exc}", file=sys.stderr)

@@ -56,7 +56,7 @@ def test_workers_flag_is_accepted_and_two_phase_runs(capsys: pytest.CaptureFixtu
     code = main(args)
     captured = capsys.readouterr()
     assert code == 0 and "288 distinct states" in captured.out
-    assert "single-process" in captured.err
+    assert "runs in one process" in captured.err
 
 
 def test_parser_hook_and_registry() -> None:

@@ -180,3 +180,28 @@ def test_cli_explore_impl_writes_json_and_trace(tmp_path, capsys):
     assert doc["violations"][0]["trace_length"] == 11
     assert doc["distinct_states"] > 0 and load_trace(tr).violation is not None
     assert "deliver" in capsys.readouterr().out
+
+
+def test_two_workers_give_the_counts_and_the_trace_of_one(bad_quorum):
+    two = explore_impl(acceptors=2, proposers=2, max_writes=0, mutant="bad-quorum", workers=2)
+    one = bad_quorum
+    assert (two.distinct_states, two.states_generated, two.depth, two.states_left) == (
+        one.distinct_states, one.states_generated, one.depth, one.states_left)
+    labels = [[str(a) for a, _ in v.trace] for v in (one.violations[0], two.violations[0])]
+    assert labels[0] == labels[1]
+    bounds = ImplBounds(acceptors=1, proposers=1, max_writes=1, max_crashes=1)
+    a, b = explore(ImplModel(bounds), max_depth=15), explore(ImplModel(bounds), workers=2,
+                                                             max_depth=15)
+    assert a.distinct_states > 300 and (a.distinct_states, a.states_generated, a.depth,
+                                        a.states_left) == (
+        b.distinct_states, b.states_generated, b.depth, b.states_left)
+    assert a.unsatisfied_sometimes == b.unsatisfied_sometimes
+
+
+def test_workers_need_a_parallel_safe_model():
+    from actors.spec import SpecModel
+
+    with pytest.raises(InvalidArgument, match="parallel_safe"):
+        explore(SpecModel(proposers=2, acceptors=3, max_term=1, max_entries=1), workers=2)
+    with pytest.raises(InvalidArgument, match="breadth-first"):
+        explore(ImplModel(ImplBounds(acceptors=1, proposers=1)), workers=2, dfs=True)
