@@ -100,3 +100,18 @@ def test_mutant_is_found_by_its_fastest_driver(mutant, tmp_path):
     assert r.property in props, (r.property, r.message)
     assert r.seed is not None and r.seed - opts["first_seed"] < 40
     assert r.trace_path and r.trace_length
+
+
+def test_overlap_scenario_keeps_the_seeds_schedule_lets_proposers_linger_and_is_clean():
+    from actors.scenario import WalproposerScenario
+
+    sc = load_scenario("walproposer-overlap")
+    results = [sc.run_seed(s) for s in range(20)]
+    assert [(r.seed, r.property) for r in results if r.failed] == []
+    lingered = [r.seed for r in results if r.facts.get("lingering_proposers")]
+    assert lingered and lingered[0] == 0
+    again = sc.run_seed(0)
+    assert again.log_digest == results[0].log_digest
+    # a seed where nothing lingers is the default scenario's run
+    plain = next(r for r in results if r.seed not in lingered)
+    assert plain.log_digest == WalproposerScenario().run_seed(plain.seed).log_digest
