@@ -17,8 +17,12 @@ workers vs 1 (goal >= 1.8x) and the cluster's cost over local processes at an
 equal worker count (goal < 10%). Because wall-clock ratios mean little on a
 loaded machine, it also prints the CPU time per seed of every row (this
 process, its finished children, and every live descendant, the Dask
-scheduler and workers included): the cluster's CPU cost over local processes
-holds however busy the machine is (scaling does not: that needs idle cores).
+scheduler and workers included): less sensitive to other load than wall
+time, though still inflated by contention (cache, SMT, steal); scaling can
+only be measured on idle cores. Last, the fixed cost of a batch on each
+backend (CPU and wall ms per no-op task, every process counted), and what
+it adds to a batch of ``--batch`` seeds at local 1's CPU ms per seed: the
+cluster's cost projected from parts that are each less noisy.
 
     python benchmarks/bench_cluster.py --seeds 400          # all rows, 3 rounds
     python benchmarks/bench_cluster.py --seeds 2000 --batch 16
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import operator
 import os
 import socket
 import subprocess
@@ -115,6 +120,15 @@ def cpu_s() -> float:
     return total
 
 
+def task_overhead(backend: Backend, tasks: int = 300) -> tuple[float, float]:
+    """CPU ms and wall ms per no-op batch: what the backend itself costs per batch."""
+    list(backend.stream(operator.add, [(i, 1) for i in range(20)]))  # warm
+    cpu, wall = cpu_s(), time.perf_counter()
+    done = sum(1 for _ in backend.stream(operator.add, [(i, 1) for i in range(tasks)]))
+    assert done == tasks
+    return 1000 * (cpu_s() - cpu) / tasks, 1000 * (time.perf_counter() - wall) / tasks
+
+
 def run_rows(rows: list[str], cfg: CampaignConfig, rounds: int) -> dict[str, dict]:
     """Best-of-``rounds`` seeds/s of every row, rows interleaved within each round."""
     out: dict[str, dict] = {}
@@ -138,6 +152,8 @@ def run_rows(rows: list[str], cfg: CampaignConfig, rounds: int) -> dict[str, dic
                 out[row]["rounds"].append(len(summary.results) / summary.elapsed_s)
                 out[row]["digests"].add(data["results_digest"])
                 out[row]["retried"] += data["retried_batches"]
+        for row in rows:
+            out[row]["task_cpu_ms"], out[row]["task_wall_ms"] = task_overhead(backends[row])
     for r in out.values():
         r["seeds_per_s"] = max(r["rounds"])
         r["cpu_ms_per_seed"] = min(r["cpu_ms"])
@@ -184,13 +200,20 @@ def main(argv: list[str] | None = None) -> int:
         ratio = _ratio(results, a, b)
         if ratio is not None:
             print(f"  {label:<30} {ratio:5.2f}x   {goal}")
-    print("CPU cost per seed (load-independent; goal < 1.10x):")
+    print("CPU cost per seed (less load-sensitive; goal < 1.10x):")
     for label, a, b in (("dask local:1 / local 1", "dask1", "local1"),
                         ("dask local:2 / local 2", "dask2", "local2"),
                         ("loopback 2 / local 2", "loopback2", "local2")):
         if a in results and b in results:
             ratio = results[a]["cpu_ms_per_seed"] / results[b]["cpu_ms_per_seed"]
             print(f"  {label:<30} {ratio:5.2f}x")
+    print(f"fixed cost per batch (no-op tasks), share of a {cfg.batch}-seed batch at "
+          "local 1's CPU ms/seed:")
+    base = results.get("local1", next(iter(results.values())))["cpu_ms_per_seed"] * cfg.batch
+    for row, r in results.items():
+        print(f"  {LABELS[row]:<14} {r['task_cpu_ms']:6.2f} CPU ms  "
+              f"{r['task_wall_ms']:6.2f} wall ms  -> {100 * r['task_cpu_ms'] / base:5.1f}% "
+              "of a batch")
     print(f"load1 after: {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "")
     if len(digests) != 1:
         print(f"FAIL: results_digest differs between rows: {sorted(digests)}")
