@@ -1,11 +1,14 @@
 """``modelcheck explore``: exhaustive exploration of a named model from the command line.
 
 ``modelcheck explore --model spec --proposers 2 --acceptors 3 --max-term 2
---max-entries 2`` reproduces TLC's figures for Neon's static spec. Models are
+--max-entries 2`` reproduces TLC's figures for Neon's static spec;
+``modelcheck explore --model impl --acceptors 2 --max-writes 1 --max-crashes 1``
+explores the real actors (:mod:`actors.impl_model`). Models are
 found by name: first the entry-point group ``modelcheck.models`` (each entry
 a function ``from_cli(args) -> model``), then the small built-in table below
-(``spec``, ``two-phase``). The engine imports no protocol: models are loaded
-by their dotted names at run time.
+(``spec``, ``two-phase``, ``impl``). ``--trace PATH`` writes the first
+counterexample as a trace file (:mod:`modelcheck.explore_trace`). The engine
+imports no protocol: models are loaded by their dotted names at run time.
 
 Exit codes: 0 no violation (or the symmetry is sound), 1 a violation (or a
 symmetry counterexample), 2 bad usage, 130 interrupted by Ctrl-C.
