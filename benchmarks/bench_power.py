@@ -81,6 +81,19 @@ def false_alarms(seeds: int, workers: int, scenario: str = "walproposer") -> dic
             "elapsed_s": round(summary.elapsed_s, 1), "by_property": by_prop}
 
 
+def _summary(rows: list[dict[str, Any]], results: list[HuntResult], mutants: list[str],
+             drivers: list[str], budget_s: float, start: float) -> None:
+    print(markdown(rows))
+    found_any = {r.mutant for r in results if r.found}
+    found_random = {r.mutant for r in results if r.found and r.driver == "random"}
+    print(f"\nfound by some driver within {budget_s:g} s: {len(found_any)}/{len(mutants)}"
+          f" (missing: {', '.join(sorted(set(mutants) - found_any)) or 'none'})")
+    if "random" in drivers:
+        print(f"found by the random campaign: {len(found_random)}/{len(mutants)} = "
+              f"{100 * len(found_random) / len(mutants):.0f} % (goal >= 80 %)")
+    print(f"scoreboard wall time: {time.perf_counter() - start:.0f} s")
+
+
 def main(argv: list[str] | None = None) -> int:
     target = load_target("walproposer")
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -94,6 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--overlap-seeds", type=int, default=2_000,
                    help="false-alarm seeds of the walproposer-overlap scenario too")
     p.add_argument("--trace-dir", default=os.path.join(".hypothesis", "power-traces"))
+    p.add_argument("--seeds-to-find", type=int, default=0, metavar="N",
+                   help="for each mutant the random driver missed within the budget, search "
+                        "on (no time limit) up to N seeds and report the seed it is found at "
+                        "(load-independent)")
     p.add_argument("--json", metavar="PATH", help="write every result as JSON")
     args = p.parse_args(argv)
     mutants = [m for m in args.mutants.split(",") if m]
@@ -112,15 +129,19 @@ def main(argv: list[str] | None = None) -> int:
                   f"detect={rr['detect_s']}s raw={rr['raw']} shrunk={rr['shrunk']} "
                   f"min={rr['minimised']}  {rr['where']}", file=sys.stderr, flush=True)
     rows = [row(r) for r in results]
-    print(markdown(rows))
-    found_any = {r.mutant for r in results if r.found}
-    found_random = {r.mutant for r in results if r.found and r.driver == "random"}
-    print(f"\nfound by some driver within {args.budget_s:g} s: {len(found_any)}/{len(mutants)}"
-          f" (missing: {', '.join(sorted(set(mutants) - found_any)) or 'none'})")
-    if "random" in drivers:
-        print(f"found by the random campaign: {len(found_random)}/{len(mutants)} = "
-              f"{100 * len(found_random) / len(mutants):.0f} % (goal >= 80 %)")
-    print(f"scoreboard wall time: {time.perf_counter() - start:.0f} s")
+    if rows:
+        _summary(rows, results, mutants, drivers, args.budget_s, start)
+    beyond = []
+    if args.seeds_to_find:
+        missed = [r.mutant for r in results if r.driver == "random" and not r.found]
+        for m in missed:
+            r = hunt(m, "random", 10_000.0, trace_dir=args.trace_dir, workers=args.workers,
+                     max_seeds=args.seeds_to_find)
+            beyond.append(r)
+            print(f"seeds to find {m}: "
+                  + (f"seed {r.seed} ({r.property}; {r.seeds_tried} seeds run in "
+                     f"{r.elapsed_s:.0f} s)" if r.found else
+                     f"not in {r.seeds_tried} seeds ({r.elapsed_s:.0f} s)"), flush=True)
     fa = []
     for scenario, n in (("walproposer", args.false_alarm_seeds),
                         ("walproposer-overlap", args.overlap_seeds)):
@@ -135,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump({"budget_s": args.budget_s, "results": [r.to_json() for r in results],
+                       "seeds_to_find": [r.to_json() for r in beyond],
                        "false_alarms": fa}, fh, indent=2)
     return 0
 
