@@ -177,33 +177,46 @@ _DECODER_SKIP = frozenset({"records_decoded", "_locate", "version", "segment_siz
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
+    t = type(value)
+    if t is dict:
         return tuple(sorted((k, _plain(v)) for k, v in value.items()))
-    if isinstance(value, list):
+    if t is list:
         return tuple(_plain(v) for v in value)
-    if isinstance(value, bytearray):
+    if t is bytearray:
         return bytes(value)
+    if t is set:
+        return tuple(sorted(value))
     return value
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls)
+                                     if f.name not in _SKIP)
+    return names
 
 
 def actor_value(actor: Any) -> Any:
     """An actor's state as plain data: its fields, minus configuration and live handles."""
     if actor is None:
         return None
-    out: list[tuple[str, Any]] = [("type", type(actor).__name__)]
-    for f in dataclasses.fields(actor):
-        if f.name not in _SKIP:
-            out.append((f.name, _plain(getattr(actor, f.name))))
-    dec = getattr(actor, "_decoder", None)
+    d = actor.__dict__
+    out: list[Any] = [type(actor).__name__]
+    out.extend(_plain(d[name]) for name in _field_names(type(actor)))
+    dec = d.get("_decoder")
     if dec is not None:
-        out.append(("decoder", (dec.end is not None,) + tuple(
-            (k, _plain(v)) for k, v in sorted(vars(dec).items()) if k not in _DECODER_SKIP)))
-    wal = getattr(actor, "_wal", None)
+        out.append((dec.end is not None,) + tuple(
+            (k, _plain(v)) for k, v in sorted(vars(dec).items()) if k not in _DECODER_SKIP))
+    wal = d.get("_wal")
     if wal is not None and hasattr(wal, "dirty"):
-        out.append(("dirty", tuple(sorted(wal.dirty))))
-    compute = getattr(actor, "compute", None)
+        out.append(tuple(sorted(wal.dirty)))
+    compute = d.get("compute")
     if compute is not None:
-        out.append(("compute", (compute.end_lsn, compute.index.next_xid)))
+        out.append((compute.end_lsn, compute.index.next_xid))
     return tuple(out)
 
 
@@ -216,13 +229,15 @@ def node_value(node: Any) -> tuple:
             tuple(sorted(node.timers.items())), files)
 
 
-def network_value(system: System) -> tuple:
-    """Connections not closed at both ends, in key order, with their FIFOs; budgets; clock."""
-    conns = tuple(
-        (c.key, c.accepted, tuple((d.send_closed, d.recv_closed, d.count,
-                                   tuple((k, item) for k, item, _ in d.queue)) for d in c.dirs))
-        for c in system.conns if not (c.dirs[0].recv_closed and c.dirs[1].recv_closed))
-    return (conns, tuple(sorted(system.used.items())), system.now)
+def conn_value(c: Any) -> tuple:
+    """One connection: key, accepted, and per direction its flags, count and FIFO."""
+    return (c.key, c.accepted, tuple((d.send_closed, d.recv_closed, d.count,
+                                      tuple((k, item) for k, item, _ in d.queue))
+                                     for d in c.dirs))
+
+
+def _open(c: Any) -> bool:
+    return not (c.dirs[0].recv_closed and c.dirs[1].recv_closed)
 
 
 def _encode(value: Any, encoding: str) -> bytes:
@@ -242,7 +257,8 @@ class ImplState:
     test checks that both encodings give the same state counts.
     """
 
-    __slots__ = ("system", "ghost", "writes", "ticks", "violated", "fp", "nodes_enc")
+    __slots__ = ("system", "ghost", "writes", "ticks", "violated", "fp", "nodes_enc",
+                 "conns_enc")
 
     def __init__(self, system: System, ghost: Ghost, writes: int, ticks: int,
                  violated: tuple[tuple[str, str], ...], encoding: str = "repr",
@@ -256,8 +272,16 @@ class ImplState:
             if touched is not None:
                 enc[touched] = _encode(node_value(system.nodes[touched]), encoding)
         self.nodes_enc = enc
-        rest = _encode((network_value(system), ghost, writes, ticks, violated), encoding)
-        self.fp = hashlib.blake2b(b"".join(enc) + rest, digest_size=16).digest()
+        # connections not closed at both ends, by key; only the touched node's can change
+        old = parent.conns_enc if parent is not None and touched is not None else {}
+        conns = {c.key: (old[c.key] if c.key in old and touched not in c.key[:2]
+                         else _encode(conn_value(c), encoding))
+                 for c in system.conns if _open(c)}
+        self.conns_enc = conns
+        rest = _encode((tuple(sorted(system.used.items())), system.now, ghost, writes, ticks,
+                        violated), encoding)
+        self.fp = hashlib.blake2b(b"".join(enc) + b"".join(conns[k] for k in sorted(conns))
+                                  + rest, digest_size=16).digest()
 
     def __getstate__(self) -> tuple:
         return tuple(getattr(self, name) for name in self.__slots__)
