@@ -13,14 +13,18 @@ Loop (:func:`search`):
 1. a greedy pass (last step first: drop it and everything that needs it,
    keep the result if it still violates) gives a small upper bound cheaply;
    every failed try is remembered as a blocking clause;
-2. z3 (``Optimize``, minimise the number of kept steps) proposes the
-   smallest kept set that respects the needs, is below the best size found,
-   and is not blocked; the oracle replays it; a violating one is the new best
-   (and, being a minimum of what is left, is optimal unless the loop has to
-   continue because the replay applied fewer steps than proposed); a
-   non-violating one becomes a blocking clause. The loop ends when z3 says
-   *unsat* (proven: nothing smaller exists) or the budget ends.
+2. z3 proposes a kept set that respects the needs, is below the best size
+   found and is not blocked; the oracle replays it; a violating one is the
+   new best, a non-violating one becomes a blocking clause. The loop ends
+   when z3 says *unsat* (proven: nothing smaller exists) or the budget ends.
+   With the subset generalisation (below) the candidate has exactly one step
+   fewer than the best (a plain ``Solver`` with a pseudo-boolean equality:
+   any smaller violating set would extend to one that size, and a large
+   refuted candidate blocks the most); with ``exact`` blocking, z3
+   ``Optimize`` proposes the smallest set left.
 
+A refuted candidate is first grown (:func:`_grow`: add chunks of the other
+steps while it still does not violate), then blocked.
 Blocking clauses are generalised to *every subset* of the failed candidate
 (``generalise="subsets"``, the default): a sub-run of a run that does not
 violate is taken not to violate either. That is what lets the loop converge;
@@ -105,6 +109,40 @@ def _shrink(best: list[int], users: list[list[int]],
     return best
 
 
+def _grow(cand: set[int], n: int, needs: Sequence[Sequence[int]],
+          try_set: Callable[[set[int]], list[int] | None],
+          out_of_budget: Callable[[], bool]) -> tuple[set[int], list[int] | None]:
+    """A larger refuted set around ``cand``: add chunks of the other steps (with their
+    needs) while the run still does not violate; halve a chunk that makes it violate.
+
+    A refuted set blocks all its subsets, so the larger, the stronger the clause.
+    Returns the grown set and the smallest violating set seen on the way (or None).
+    """
+    chunks = [[i for i in range(n) if i not in cand]]
+    found: list[int] | None = None
+    while chunks and not out_of_budget():
+        chunk = chunks.pop()
+        trial = set(cand)
+        todo = [i for i in chunk if i not in trial]
+        while todo:
+            i = todo.pop()
+            if i not in trial:
+                trial.add(i)
+                todo.extend(needs[i])
+        if trial == cand:
+            continue
+        got = try_set(trial)
+        if got is None:
+            cand = trial
+        else:
+            if found is None or len(got) < len(found):
+                found = got
+            if len(chunk) > 1:
+                half = len(chunk) // 2
+                chunks += [chunk[half:], chunk[:half]]
+    return cand, found
+
+
 def search(  # noqa: C901 (greedy, probes, z3 loop: one budget)
         n: int, needs: Sequence[Sequence[int]], oracle: Oracle, initial: list[int], *,
         budget_s: float = 60.0, max_replays: int | None = None,
@@ -154,15 +192,15 @@ def search(  # noqa: C901 (greedy, probes, z3 loop: one budget)
                 best = sorted(got)
     log.append(f"probes: {replays} replays so far")
 
-    # 2. z3: the smallest kept set not yet refuted
+    # 2. z3: a kept set below the best size that no refuted candidate covers
     keep = [z3.Bool(f"k{i}") for i in range(n)]
-    opt = z3.Optimize()
-    opt.set("timeout", max(1, int(budget_s * 1000)))
+    solver = z3.Optimize() if generalise == "exact" else z3.Solver()
     for j, ns in enumerate(needs):
         for i in ns:
-            opt.add(z3.Implies(keep[j], keep[i]))
+            solver.add(z3.Implies(keep[j], keep[i]))
     size = z3.Sum([z3.If(k, 1, 0) for k in keep])
-    opt.minimize(size)
+    if generalise == "exact":
+        solver.minimize(size)
     n_blocked = 0
 
     def add_block(s: set[int]) -> None:
@@ -171,36 +209,47 @@ def search(  # noqa: C901 (greedy, probes, z3 loop: one budget)
         outside = [keep[i] for i in range(n) if i not in s]
         if generalise == "exact":
             outside += [z3.Not(keep[i]) for i in s]
-        opt.add(z3.Or(outside) if outside else z3.BoolVal(False))
+        solver.add(z3.Or(outside) if outside else z3.BoolVal(False))
 
     for s in blocked:
         add_block(s)
     bound = len(best)
-    opt.add(size < bound)
     proven = False
     candidates = 0
     while not out_of_budget():
         remaining = deadline - time.monotonic()
-        opt.set("timeout", max(1, int(remaining * 1000)))
-        verdict = opt.check()
+        solver.set("timeout", max(1, int(remaining * 1000)))
+        if generalise == "exact":
+            verdict = solver.check(size < bound)
+        else:
+            # Under the subset generalisation a violating set extends to a violating set
+            # of any larger size (add the lowest step not kept: its needs come before it),
+            # so asking for exactly bound - 1 steps loses nothing, and a refuted candidate
+            # that large blocks the most.
+            verdict = solver.check(z3.PbEq([(k, 1) for k in keep], bound - 1))
         if verdict == z3.unsat:
             proven = True
             break
         if verdict != z3.sat:
             log.append(f"z3: {verdict} (budget)")
             break
-        model = opt.model()
+        model = solver.model()
         cand = {i for i in range(n) if z3.is_true(model.eval(keep[i], model_completion=True))}
         candidates += 1
         got = try_set(cand)
         if got is None:
+            if generalise == "subsets":
+                grown, found = _grow(cand, n, needs, try_set, out_of_budget)
+                if found is not None and len(found) < len(best):
+                    best = sorted(found)
+                    bound = len(best)
+                cand = grown
             add_block(cand)
             continue
         if len(got) < len(best):
             best = sorted(got)
         if len(best) < bound:
             bound = len(best)
-            opt.add(size < bound)
         else:  # the replay applied every proposed step: block this set and go on
             add_block(cand)
     log.append(f"z3: {candidates} candidates, {n_blocked} blocking clauses, "
