@@ -58,6 +58,7 @@ from modelcheck.system import (
     Restart,
     System,
     Tick,
+    action_from_dict,
     action_to_dict,
 )
 
@@ -250,7 +251,17 @@ class SystemMachine(PropertyChecks, RuleBasedStateMachine):
 
     def _apply_drawn(self, data: Any, kind: type, label: str) -> None:
         options = self._enabled(kind)
-        self.system.apply(data.draw(st.sampled_from(options), label=label))
+        self.apply_action(data.draw(st.sampled_from(options), label=label))
+
+    def apply_action(self, action: Any) -> None:
+        """Apply one action to the system; every rule goes through here (a subclass hook)."""
+        self.system.apply(action)
+
+    def replay_action(self, action: Any, where: str) -> None:
+        """Apply one recorded trace action again (by identity; raises if not enabled)."""
+        if isinstance(action, dict):
+            action = action_from_dict(action, where)
+        self.apply_action(action)
 
     # -- rules --------------------------------------------------------------------------
 
@@ -275,12 +286,12 @@ class SystemMachine(PropertyChecks, RuleBasedStateMachine):
     def advance_time(self, ms: int) -> None:
         """Move the clock by ``ms`` and fire every timer now due, earliest first."""
         system = self.system
-        system.apply(Tick(min(ms, self.advance_ms_max)))
+        self.apply_action(Tick(min(ms, self.advance_ms_max)))
         for due, action in system.due_timers():
             if due > system.now or self.failed is not None:
                 break
             if system.is_enabled(action):
-                system.apply(action)
+                self.apply_action(action)
                 self.check_now()
 
     @precondition(lambda self: self.failed is None and bool(self._enabled(Disconnect)))
@@ -308,12 +319,12 @@ class SystemMachine(PropertyChecks, RuleBasedStateMachine):
     @precondition(lambda self: self.failed is None and bool(self._enabled(Heal)))
     @rule()
     def heal(self) -> None:
-        self.system.apply(Heal())
+        self.apply_action(Heal())
 
     @precondition(lambda self: self.failed is None and bool(self.commands()))
     @rule(data=st.data())
     def command(self, data: Any) -> None:
-        self.system.apply(data.draw(st.sampled_from(self.commands()), label="command"))
+        self.apply_action(data.draw(st.sampled_from(self.commands()), label="command"))
 
     @invariant()
     def properties_hold(self) -> None:
@@ -325,22 +336,28 @@ class SystemMachine(PropertyChecks, RuleBasedStateMachine):
         if self.failed is not None:
             return
         if self.liveness_steps:
-            calm_run(self.system, self.liveness_steps, after_step=self.check_now)
+            calm_run(self.system, self.liveness_steps, after_step=self.check_now,
+                     apply=self.apply_action)
         self._finish_checks(self.observe(), liveness=self.liveness_steps > 0)
 
 
-def calm_run(system: System, steps: int, after_step: Callable[[], None] | None = None) -> int:
+def calm_run(system: System, steps: int, after_step: Callable[[], None] | None = None,
+             apply: Callable[[Any], None] | None = None,
+             restart: Callable[[Any], bool] | None = None) -> int:
     """The liveness phase: heal, restart crashed nodes, then a fair fault-free schedule.
 
     Deliveries and disconnects go round-robin over the enabled ones; when none
     is enabled, the earliest due timer fires. Stops after ``steps`` steps or
-    when nothing can happen; returns the steps taken.
+    when nothing can happen; returns the steps taken. ``apply`` applies an
+    action (default ``system.apply``); ``restart(node)`` says whether a crashed
+    node is restarted (default: all).
     """
+    apply = apply or system.apply
     if system.isolated:
-        system.apply(Heal())
+        apply(Heal())
     for node in system.nodes:
-        if not node.alive:
-            system.apply(Restart(node.nid))
+        if not node.alive and (restart is None or restart(node)):
+            apply(Restart(node.nid))
     turn = 0
     for taken in range(steps):
         enabled = [a for a in system.enabled_actions() if type(a) in (Deliver, Disconnect)]
@@ -352,7 +369,7 @@ def calm_run(system: System, steps: int, after_step: Callable[[], None] | None =
             if not timers:
                 return taken
             action = timers[0][1]
-        system.apply(action)
+        apply(action)
         if after_step is not None:
             after_step()
     return steps
@@ -515,12 +532,7 @@ def replay_trace(path: Any) -> tuple[Any, str | None]:
     trace = read_trace(path)
     machine = _load_machine(str(trace.header.get("machine", "")))()
     machine.raise_on_failure = False
-    if isinstance(machine, SystemMachine):
-        for _ in machine.system.replay_iter(trace.actions or []):
-            machine.check_now()
-            if machine.failed:
-                break
-    elif isinstance(machine, WorldMachine):
+    if isinstance(machine, SystemMachine | WorldMachine):
         for i, s in enumerate(trace.actions or []):
             machine.replay_action(s, f"{path}: action #{i}")
             machine.check_now()
