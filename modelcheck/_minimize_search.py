@@ -10,9 +10,12 @@ applied up to the violation, or None when nothing was violated.
 
 Loop (:func:`search`):
 
-1. a greedy pass (last step first: drop it and everything that needs it,
-   keep the result if it still violates) gives a small upper bound cheaply;
-   every failed try is remembered as a blocking clause;
+1. a greedy pass (delta debugging: drop a chunk of steps - halves, then
+   quarters, ... down to single steps, last first - and everything that
+   needs them, keep the result if it still violates) gives a small upper
+   bound cheaply; every failed try is remembered as a blocking clause;
+   then a *probe* per kept step (the whole run without that step and what
+   needs it): a refuted probe says every violating sub-run keeps the step;
 2. z3 proposes a kept set that respects the needs, is below the best size
    found and is not blocked; the oracle replays it; a violating one is the
    new best, a non-violating one becomes a blocking clause. The loop ends
@@ -23,8 +26,8 @@ Loop (:func:`search`):
    refuted candidate blocks the most); with ``exact`` blocking, z3
    ``Optimize`` proposes the smallest set left.
 
-A refuted candidate is first grown (:func:`_grow`: add chunks of the other
-steps while it still does not violate), then blocked.
+In subset mode a refuted candidate is first grown (:func:`_grow`: add chunks
+of the other steps while it still does not violate), then blocked.
 Blocking clauses are generalised to *every subset* of the failed candidate
 (``generalise="subsets"``, the default): a sub-run of a run that does not
 violate is taken not to violate either. That is what lets the loop converge;
