@@ -49,6 +49,9 @@ sys.path.insert(0, str(ROOT))
 from modelcheck.backends import Backend, LocalBackend, make_backend  # noqa: E402
 from modelcheck.sim import CampaignConfig, run_campaign  # noqa: E402
 
+# `dask scheduler` / `dask worker`, run by this interpreter (no dependence on PATH or shims).
+DASK_SCHEDULER = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
+DASK_WORKER = [sys.executable, "-m", "distributed.cli.dask_worker"]
 ROWS = ("local1", "local2", "dask1", "dask2", "loopback2")
 LABELS = {"local1": "local 1", "local2": "local 2", "dask1": "dask local:1",
           "dask2": "dask local:2", "loopback2": "loopback 2"}
@@ -72,9 +75,9 @@ def loopback_cluster(workers: int) -> Iterator[str]:
     procs = []
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            procs.append(subprocess.Popen(["dask", "scheduler", "--host", "127.0.0.1",
+            procs.append(subprocess.Popen([*DASK_SCHEDULER, "--host", "127.0.0.1",
                                            "--port", str(port), *common], **quiet))
-            procs += [subprocess.Popen(["dask", "worker", address, "--nthreads", "1",
+            procs += [subprocess.Popen([*DASK_WORKER, address, "--nthreads", "1",
                                         "--no-nanny", "--host", "127.0.0.1",
                                         "--local-directory", tmp, *common], **quiet)
                       for _ in range(workers)]

@@ -37,6 +37,9 @@ ROOT = Path(__file__).resolve().parents[2]
 EXECUTION_KEYS = {"elapsed_s", "seeds_per_s", "events_per_s", "workers", "backend",
                   "retried_batches"}
 START_TIMEOUT_S = 60
+# `dask scheduler` / `dask worker`, run by this interpreter (no dependence on PATH or shims).
+DASK_SCHEDULER = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
+DASK_WORKER = [sys.executable, "-m", "distributed.cli.dask_worker"]
 
 
 def _free_port() -> int:
@@ -69,10 +72,10 @@ def loopback_cluster(tmp: Path, workers: int = 2):
     procs: list[subprocess.Popen] = []
     try:
         procs.append(subprocess.Popen(
-            ["dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), *common],
+            [*DASK_SCHEDULER, "--host", "127.0.0.1", "--port", str(port), *common],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         worker_procs = [subprocess.Popen(
-            ["dask", "worker", address, "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1",
+            [*DASK_WORKER, address, "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1",
              "--death-timeout", "30", "--local-directory", str(tmp), *common],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             for _ in range(workers)]
