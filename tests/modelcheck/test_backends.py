@@ -290,6 +290,37 @@ def test_sigint_to_the_cli_prints_what_finished_and_exits_130(cluster, tmp_path)
     assert "interrupted:" in out and "of 1000000 seeds done" in out
 
 
+@pytest.mark.timeout(90)
+def test_ctrl_c_in_a_terminal_stops_a_local_cluster_and_leaves_no_process():
+    if distributed is None:  # pragma: no cover
+        pytest.skip("needs Dask: pip install '.[cluster]'")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "modelcheck.cli", "run", "--scenario", "reliable-copy",
+         "--seeds", "1000000", "--batch", "4", "--no-progress", "--cluster", "local:1"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)  # its own process group, as a terminal's foreground job
+    try:
+        header = proc.stderr.readline()  # printed once the cluster is up
+        assert "backend=dask local:1" in header, header
+        time.sleep(1.5)
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends: the whole group
+        out, err = proc.communicate(timeout=60)
+    finally:
+        _stop([proc])
+    assert proc.returncode == 130, err
+    assert "interrupted:" in out and "of 1000000 seeds done" in out
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:  # the cluster's nanny and worker go too
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("processes of the interrupted run were still alive 20 s later")
+
+
 @pytest.mark.timeout(150)
 def test_a_worker_killed_mid_batch_loses_nothing(tmp_path):
     seeds, batch = 80, 10
