@@ -329,7 +329,7 @@ class FineWalConsensusMachine(SystemMachine):
     def apply_action(self, action: Any) -> None:
         self.program.append(action_to_dict(action))
         try:
-            self.system.apply(action)
+            self.apply_checked(action)
             if type(action) is Crash:
                 self.observer.node_down(self.system.nodes[action.node])
             elif type(action) is Command and self.compute is not None:
@@ -385,7 +385,7 @@ class FineWalConsensusMachine(SystemMachine):
         due now, such as a safekeeper's zero-delay flush); at most ``settle_steps`` events."""
         system, turn = self.system, 0
         for _ in range(self.settle_steps):
-            enabled = [a for a in system.enabled_actions() if type(a) in (Deliver, Disconnect)]
+            enabled = [a for a in self.enabled_now() if type(a) in (Deliver, Disconnect)]
             if enabled:
                 action = enabled[turn % len(enabled)]
                 turn += 1

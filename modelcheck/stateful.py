@@ -243,11 +243,23 @@ class SystemMachine(PropertyChecks, RuleBasedStateMachine):
 
     # -- enabled actions by kind --------------------------------------------------------
 
-    def _enabled(self, kind: type) -> list:
+    def enabled_now(self) -> list:
+        """``system.enabled_actions()``, computed once per step (subclasses that change the
+        system outside an action reset ``self._cache``)."""
         steps = self.system.steps
         if self._cache[0] != steps:
             self._cache = (steps, self.system.enabled_actions())
-        return [a for a in self._cache[1] if type(a) is kind]
+        return self._cache[1]
+
+    def _enabled(self, kind: type) -> list:
+        return [a for a in self.enabled_now() if type(a) is kind]
+
+    def apply_checked(self, action: Any) -> None:
+        """``system.apply(action)``, checking enabledness against the per-step cache."""
+        if type(action) not in (Tick, Command) and action in self.enabled_now():
+            self.system._apply(action)  # noqa: SLF001 - enabled: checked just above
+        else:
+            self.system.apply(action)  # checks (and raises, listing what is enabled)
 
     def _apply_drawn(self, data: Any, kind: type, label: str) -> None:
         options = self._enabled(kind)
@@ -255,7 +267,7 @@ class SystemMachine(PropertyChecks, RuleBasedStateMachine):
 
     def apply_action(self, action: Any) -> None:
         """Apply one action to the system; every rule goes through here (a subclass hook)."""
-        self.system.apply(action)
+        self.apply_checked(action)
 
     def replay_action(self, action: Any, where: str) -> None:
         """Apply one recorded trace action again (by identity; raises if not enabled)."""

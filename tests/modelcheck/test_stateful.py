@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.stateful import run_state_machine_as_test
 
+from modelcheck._stateful_io import NO_EXPLAIN
 from modelcheck.errors import InvalidArgument, TraceError
 from modelcheck.network import Delay, NetworkOptions
 from modelcheck.stateful import (
@@ -55,7 +56,7 @@ class BuggyToyNoLiveness(BuggyToy):
 
 def _fast(**kw):
     base = dict(max_examples=60, stateful_step_count=40, deadline=None, database=None,
-                derandomize=True)
+                derandomize=True, phases=NO_EXPLAIN)
     base.update(kw)
     return settings(**base)
 
