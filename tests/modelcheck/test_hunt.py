@@ -137,3 +137,17 @@ def test_explore_driver_finds_bad_quorum_with_a_short_trace(tmp_path):
     t = load_trace(r.trace_path)
     assert t.header["driver"] == "explore" and len(t.actions) == r.trace_length - 1
     assert main(["replay", r.trace_path]) == 1  # the counterexample replays on the model
+
+
+def test_hypothesis_driver_finds_shrinks_and_its_trace_replays(tmp_path):
+    from modelcheck.stateful import replay_trace
+
+    r = hunt("vote-before-persist", "hypothesis", 30, trace_dir=str(tmp_path),
+             trace_path=tmp_path / "vbp.trace.json")
+    assert r.found and r.property == "acceptor_term_monotonic"
+    assert r.first_failure_s is not None and r.first_failure_s <= r.elapsed_s
+    assert r.shrunk_length is not None and r.raw_length is not None
+    assert 1 <= r.shrunk_length <= r.raw_length
+    assert r.trace_path == str(tmp_path / "vbp.trace.json")
+    machine, failed = replay_trace(r.trace_path)
+    assert failed == "acceptor_term_monotonic" and machine.mutant == "vote-before-persist"
