@@ -82,6 +82,9 @@ def cmd_replay_trace(args: argparse.Namespace) -> int:
     if original.header.get("driver") == "explore":  # an explorer counterexample
         from modelcheck.explore_trace import cmd_replay_explore
         return cmd_replay_explore(original, args.trace_file)
+    if original.header.get("driver") == "stateful":  # a Hypothesis machine's trace
+        from modelcheck.stateful import cmd_replay_stateful
+        return cmd_replay_stateful(original, args.trace_file)
     report = replay_trace(original, use_choices=not args.by_seed)
     h, result = original.header, report.result
     status = OUTCOME_NAMES.get(result.outcome, str(result.outcome))
