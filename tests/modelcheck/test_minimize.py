@@ -208,7 +208,7 @@ _FOUND = [
     ("vote-before-persist", 0, "acceptor_term_monotonic"),
     pytest.param("bad-quorum", 53, "final_sync", marks=pytest.mark.slow),
     pytest.param("commit-lsn-regress", 72, "commit_lsn_monotonic", marks=pytest.mark.slow),
-    pytest.param("ack-before-fsync", 75, "crash", marks=pytest.mark.slow),
+    pytest.param("ack-before-fsync", 46, "log_safety", marks=pytest.mark.slow),
 ]
 
 
