@@ -555,3 +555,25 @@ def replay_trace(path: Any) -> tuple[Any, str | None]:
     if not machine.failed:
         machine.teardown()
     return machine, machine.failed
+
+
+def cmd_replay_stateful(trace: Any, path: Any) -> int:
+    """``modelcheck replay`` of a machine's trace: replay it, say whether the violation is back.
+
+    Exit code as for scenario traces: 1 safety, 3 liveness, 4 crash, 0 no violation.
+    """
+    import sys
+
+    machine, violated = replay_trace(path)
+    h = trace.header
+    expected = (trace.violation or {}).get("property")
+    print(f"replayed {path}: stateful trace, machine={h.get('machine')} "
+          f"mutant={h.get('mutant')} actions={len(trace.actions or [])}", file=sys.stderr)
+    if violated is None:
+        had = f"; the trace had {expected}" if expected else " (as in the trace)"
+        print("no violation" + had, file=sys.stderr)
+        return 0
+    kind, message, _ = machine.failure
+    state = "reproduced" if violated == expected else f"a different violation (trace: {expected})"
+    print(f"{state}: {kind} property {violated}: {message}", file=sys.stderr)
+    return 4 if violated == "crash" else 3 if kind == "eventually" else 1

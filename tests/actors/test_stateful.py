@@ -4,6 +4,7 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from actors.stateful import FineWalConsensusMachine, WalConsensusMachine
 from modelcheck._stateful_io import NO_EXPLAIN
+from modelcheck.cli import main as cli_main
 from modelcheck.errors import InvalidArgument
 from modelcheck.stateful import profile_settings, read_trace, replay_trace
 from modelcheck.system import Command, Deliver, FireTimer
@@ -54,7 +55,7 @@ def test_fine_correct_protocol_passes_a_ci_run(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-def test_fine_bad_quorum_is_found_shrunk_and_replays(tmp_path):
+def test_fine_bad_quorum_is_found_shrunk_and_replays(tmp_path, capsys):
     FineBadQuorum.trace_directory = str(tmp_path)
     exc = _find(FineBadQuorum)
     steps = _steps(exc)
@@ -69,6 +70,11 @@ def test_fine_bad_quorum_is_found_shrunk_and_replays(tmp_path):
     machine, violated = replay_trace(path)
     assert violated == trace.violation["property"]
     assert machine.program == trace.actions  # the replay applied the same events
+    # the command line reads it too: replay exits 1 (safety, reproduced), show draws it
+    assert cli_main(["replay", str(path)]) == 1
+    assert "reproduced: always property" in capsys.readouterr().err
+    assert cli_main(["show", str(path), "--no-color"]) == 0
+    assert "write_wal" in capsys.readouterr().out
 
 
 def test_fine_single_events_reach_a_commit():
