@@ -28,7 +28,7 @@ within the budget (or no driver applies), 2 bad usage (e.g. an unknown mutant),
 JSON (--json): one object per driver run ({"runs": [...]} with --driver all) with found,
 applicable, driver, property, outcome, message, elapsed_s, first_failure_s, trace_length,
 shrunk_length, raw_length, minimized_length, trace_path, seed, seeds_tried, examples,
-states, unattributed (seeds that fail with the correct protocol too).
+states, model, scenario, note, unattributed (seeds that fail with the correct protocol too).
 """
 
 
@@ -55,6 +55,9 @@ def add_parsers(sub: Any) -> None:
                    help="write the counterexample's trace here (with --driver all: "
                         "PATH's stem + .<driver>.trace.json); default: $MODELCHECK_TRACE_DIR "
                         "or .hypothesis/traces")
+    h.add_argument("--minimize-s", type=float, default=0.0, metavar="T",
+                   help="minimise the counterexample with modelcheck.minimize within T more "
+                        "seconds, writing <trace>.min.trace.json (default 0: off)")
     h.add_argument("--json", metavar="PATH", help="write the result(s) as JSON")
     h.add_argument("--no-progress", action="store_true", help="no progress display")
     add_backend_args(h)  # random: --cluster local[:N] / --scheduler ADDRESS (Dask)
@@ -114,6 +117,7 @@ def _trace_path(path: str | None, driver: str, several: bool) -> str | None:
 
 def _run(args: argparse.Namespace, driver: str, path: str | None, show: bool) -> HuntResult:
     opts = {"workers": args.workers, "first_seed": args.first_seed, "seed": args.seed,
+            "minimize_s": args.minimize_s,
             "backend": args.backend if driver == "random" else None}
     if not show:
         return hunt(args.mutant, driver, args.budget_s, scenario=args.scenario,
@@ -155,5 +159,7 @@ def _print(r: HuntResult) -> None:
           f"{first}, {where}; trace length {r.trace_length}")
     print(f"  {r.message[:300]}")
     print(f"  trace: {r.trace_path}")
+    if r.minimized_length is not None or "minimize" in r.note:
+        print(f"  {r.note}")
     if r.unattributed:
         print(f"  (seeds failing with the correct protocol too, not counted: {r.unattributed})")
