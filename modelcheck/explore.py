@@ -156,7 +156,9 @@ def explore(
     line with rates every ``progress_interval_s``. Ctrl-C stops the search
     and returns the figures so far (``interrupted=True``). ``fingerprints``
     stores 64-bit stable fingerprints instead of exact keys (less memory for
-    models whose states are not compact ints).
+    models whose states are not compact ints). ``workers > 1``: breadth-first
+    on that many forked processes, same results as one (models that declare
+    ``parallel_safe``; see :mod:`modelcheck._explore_parallel`).
     """
     if not isinstance(workers, int) or workers < 1:
         raise InvalidArgument(f"workers={workers!r}: expected a positive integer")
