@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from modelcheck.errors import TraceError
+from modelcheck.errors import TaskFailed, TraceError
 from modelcheck.system import (
     Command,
     Crash,
@@ -89,7 +89,15 @@ def replay_steps(system: System, actions: Sequence[Any], apply: Callable[[Any], 
         before = _counts(system) if record else None
         nodes_before = len(system.nodes)
         timers.clear()
-        if not apply(action):
+        try:
+            done = apply(action)
+        except TaskFailed as exc:  # an actor raised: the run ends in a crash outcome
+            applied.append(pos)
+            violation = {"property": "crash", "message": str(exc), "outcome": "crash"}
+            if produced is not None:
+                produced.append(Produced())
+            break
+        if not done:
             skipped += 1
             continue
         applied.append(pos)
