@@ -238,7 +238,7 @@ def replay_minimized(trace: Trace) -> Any:
     out = adapter.run(adapter.actions, recorder=recorder,
                       target=(trace.violation or {}).get("property"))
     v = out.violation
-    outcome = 0 if v is None else (1 if v.get("outcome", "safety") == "safety" else 3)
+    outcome = 0 if v is None else {"liveness": 3, "crash": 4}.get(v.get("outcome", ""), 1)
     system = out.system
     result = SeedResult(int(trace.header.get("seed") or 0), outcome,
                         v["property"] if v else None, v["message"] if v else "",

@@ -11,12 +11,13 @@ from modelcheck._minimize_search import order_fewest_switches, search, switches
 from modelcheck._trace_run import record_seed, replay_trace
 from modelcheck.choice import SeededChooser
 from modelcheck.cli import main
+from modelcheck.errors import TaskFailed
 from modelcheck.minimize import CLAIM, MinimizeError, adapter_for, minimize_trace
 from modelcheck.stateful import SystemMachine
 from modelcheck.system import Budgets, System, action_to_dict
 from modelcheck.trace import Trace, event_from_tuple, load_trace
 from properties.core import always
-from tests.modelcheck._toy import build, prefix_ok
+from tests.modelcheck._toy import Receiver, Sender, build, prefix_ok
 
 # -- the search against a synthetic oracle ------------------------------------------------
 
@@ -221,3 +222,39 @@ def test_every_found_mutant_minimises_to_the_same_violation(mutant, seed, prop):
     assert 0 < report.minimized_length < report.original_length
     again = replay_trace(report.trace)
     assert again.reproduced and again.result.property == prop
+
+
+class _RaisingReceiver(Receiver):
+    def on_message(self, ctx, src, msg):
+        if msg.seqno < len(self.values):
+            raise AssertionError(f"duplicate cell {msg.seqno}")
+        super().on_message(ctx, src, msg)
+
+
+class CrashMachine(SystemMachine):
+    """The copy whose receiver raises on a duplicate: the violation is the crash outcome."""
+
+    liveness_steps = 0
+
+    def build_system(self):
+        s = System(budgets=Budgets(crashes_max=0, drops_max=0))
+        s.add_actor(lambda nid: Sender(nid, 2), "sender")
+        s.add_actor(lambda nid: _RaisingReceiver(nid), "receiver")
+        return s
+
+
+def test_an_actor_that_raises_minimises_as_the_crash_outcome(tmp_path):
+    machine = CrashMachine()
+    chooser = SeededChooser(3)
+    with pytest.raises(TaskFailed):
+        for _ in range(40):
+            enabled = machine.system.enabled_actions()
+            machine.system.apply(enabled[chooser.below(len(enabled))])
+    header = {"driver": "stateful", "machine": f"{__name__}:CrashMachine", "outcome": "crash",
+              "violation": {"property": "crash", "message": "raised", "outcome": "crash"}}
+    trace = Trace(header, [], [], [action_to_dict(a) for a in machine.system.actions])
+    report = minimize_trace(trace, budget_s=30)
+    assert report.property == "crash" and report.proven_minimal
+    assert report.minimized_length <= len(trace.actions)
+    again = replay_trace(load_trace(report.trace.save(tmp_path / "crash.trace.json")))
+    assert again.reproduced and again.exit_code == 4
