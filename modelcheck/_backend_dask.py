@@ -128,10 +128,12 @@ class DaskBackend(Backend):
                                              processes=True, dashboard_address="127.0.0.1:0",
                                              host="127.0.0.1", silence_logs=logging.ERROR)
                 self.client = Client(self._cluster, set_as_default=False)
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, RuntimeError) as exc:  # RuntimeError: cluster start
             self._close_cluster()
-            where = scheduler or "a LocalCluster"
-            raise BackendError(f"cannot reach the Dask scheduler at {where} within "
+            if scheduler is None:
+                raise BackendError(f"cannot start a Dask LocalCluster of {local_workers} "
+                                   f"worker(s): {exc}") from exc
+            raise BackendError(f"cannot reach the Dask scheduler at {scheduler} within "
                                f"{timeout_s:g} s: {exc}") from exc
         try:
             self.client.wait_for_workers(1, timeout=timeout_s)
@@ -143,7 +145,7 @@ class DaskBackend(Backend):
     @property
     def workers(self) -> int:
         now = time.monotonic()
-        if now - self._nthreads_at > NTHREADS_REFRESH_S:
+        if now - self._nthreads_at > NTHREADS_REFRESH_S and self.client.status == "running":
             self._nthreads = sum(self.client.nthreads().values())
             self._nthreads_at = now
         return self._nthreads
