@@ -8,7 +8,8 @@ campaign start at once, lets :func:`first_failure` stop early, and lets Ctrl-C
 cancel little work. Every batch index is reported exactly once:
 
 * a batch whose worker died is run again (Dask reschedules it itself; a batch
-  that Dask gives up on with ``KilledWorker`` is resubmitted here) and counted
+  that Dask gives up on with ``KilledWorker``, or whose local process pool broke
+  because one of its processes died, is resubmitted here) and counted
   in :attr:`BatchStream.retried_batches`;
 * :meth:`BatchStream.close` cancels whatever is still in flight.
 
@@ -28,6 +29,9 @@ import time
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
+from concurrent.futures import wait as futures_wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -242,39 +246,69 @@ class _InlineRunner(Runner):
 
 
 class _PoolRunner(Runner):
-    """A ``multiprocessing`` pool (fork on Linux), made per stream and terminated after it."""
+    """Forked worker processes (a ``ProcessPoolExecutor``), made per stream, ended after it.
+
+    A worker that dies (killed, out of memory) breaks the whole executor: every
+    batch in flight then fails with ``BrokenProcessPool``, which counts as a
+    lost worker, so the stream submits those batches again and the next submit
+    starts a fresh executor. Nothing is lost and nothing is reported twice.
+    """
 
     def __init__(self, workers: int) -> None:
-        ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-        self._pool = ctx.Pool(workers)
-        self._handles: list[Any] = []
+        self._workers = workers
+        self._ctx = multiprocessing.get_context(
+            "fork" if sys.platform.startswith("linux") else "spawn")
+        self._pool = self._new_pool()
+        self._futures: list[Future] = []
+        self.pools_started = 1
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self._workers, mp_context=self._ctx)
 
     def submit(self, index: int, attempt: int, fn: Callable[..., Any], args: tuple) -> Any:
-        handle = self._pool.apply_async(fn, args)
-        self._handles.append(handle)
-        return handle
+        try:
+            future = self._pool.submit(fn, *args)
+        except BrokenProcessPool:  # a worker died: start over with a fresh set of processes
+            self._terminate(self._pool)
+            self._pool = self._new_pool()
+            self.pools_started += 1
+            future = self._pool.submit(fn, *args)
+        self._futures.append(future)
+        return future
 
     def wait(self, timeout_s: float) -> list[tuple[Any, bool, Any]]:
-        done = [h for h in self._handles if h.ready()]
-        if not done and self._handles:
-            self._handles[0].wait(timeout_s)
-            done = [h for h in self._handles if h.ready()]
+        if not self._futures:
+            return []
+        done, _ = futures_wait(self._futures, timeout_s, return_when=FIRST_COMPLETED)
         out = []
-        for handle in done:
-            self._handles.remove(handle)
-            try:
-                out.append((handle, True, handle.get()))
-            except Exception as exc:  # the batch's own error: the stream re-raises it
-                out.append((handle, False, exc))
+        for future in [f for f in self._futures if f in done]:  # submission order
+            self._futures.remove(future)
+            exc = future.exception()
+            out.append((future, True, future.result()) if exc is None else (future, False, exc))
         return out
 
+    def is_lost_worker(self, exc: BaseException) -> bool:
+        return isinstance(exc, BrokenProcessPool)
+
     def cancel(self, handles: list[Any]) -> None:
-        # A pool cannot stop one task; the stream drops the result, close() terminates.
-        self._handles = [h for h in self._handles if not any(h is d for d in handles)]
+        # A running batch cannot be stopped one by one; the stream drops its result and
+        # close() ends the processes.
+        for handle in handles:
+            handle.cancel()
+        self._futures = [f for f in self._futures if not any(f is h for h in handles)]
+
+    @staticmethod
+    def _terminate(pool: ProcessPoolExecutor) -> None:
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in processes:  # Ctrl-C and early stops must not wait for running batches
+            if proc.is_alive():
+                proc.terminate()
+        for proc in processes:
+            proc.join(timeout=5)
 
     def close(self) -> None:
-        self._pool.terminate()
-        self._pool.join()
+        self._terminate(self._pool)
 
 
 class LocalBackend(Backend):

@@ -123,6 +123,33 @@ def test_local_stream_reports_each_batch_once_and_stop_after_drops_the_rest():
     assert all(i <= first for i in rest) and first not in rest
 
 
+@pytest.mark.timeout(120)
+def test_a_local_worker_killed_mid_run_loses_nothing():
+    import multiprocessing
+
+    seeds, batch = 60, 6
+    reference = run_campaign(CampaignConfig(seeds=seeds, batch=30, workers=1))
+    reported: list[int] = []
+    killed: list[int] = []
+
+    def kill_a_worker(results):
+        reported.extend(r.seed for r in results)
+        if not killed:
+            workers = [p for p in multiprocessing.active_children() if p.pid]
+            assert workers, "no pool process to kill"
+            killed.append(workers[0].pid)
+            os.kill(workers[0].pid, signal.SIGKILL)
+
+    summary = run_campaign(CampaignConfig(seeds=seeds, batch=batch, workers=2),
+                           on_batch=kill_a_worker)
+    assert killed
+    assert sorted(reported) == list(range(seeds))  # every seed exactly once
+    assert summary.retried_batches >= 1
+    assert _comparable(summary) == _comparable(reference)
+    assert not summary.interrupted and summary.exit_code == 0
+    assert not multiprocessing.active_children()  # the broken pool's processes are gone
+
+
 @pytest.mark.timeout(60)
 def test_first_failure_is_the_same_seed_for_any_local_worker_count_and_batch():
     found = [first_failure("walproposer", range(1, 10_000), mutant="bad-quorum", batch=b,
