@@ -11,8 +11,8 @@ from modelcheck.system import Command, Deliver, FireTimer
 from modelcheck.trace import load_trace
 
 
-class BadQuorum(WalConsensusMachine):
-    mutant = "bad-quorum"
+class CoarseVoteBeforePersist(WalConsensusMachine):
+    mutant = "vote-before-persist"
 
 
 class FineBadQuorum(FineWalConsensusMachine):
@@ -119,15 +119,19 @@ def test_fine_write_command_needs_a_normal_proposer():
     assert Command(m.wp.nid, "write_tx", 1) not in m.system.enabled_actions()
 
 
-def test_bad_quorum_is_found_shrunk_and_replays(tmp_path):
-    # The coarse machine. Session 1 measured ~5 min: most of it was Hypothesis' explain
-    # phase (a line tracer over re-runs of the failure), now off. This derandomized
-    # sequence first fails at example ~535 (12 s); with shrinking ~30 s CPU, 6 steps.
-    BadQuorum.trace_directory = str(tmp_path)
-    exc = _find(BadQuorum, max_examples=1000, stateful_step_count=20)
+def test_coarse_machine_finds_shrinks_and_replays(tmp_path):
+    # The coarse machine finds bad-quorum only now and then (about one derandomized sequence
+    # in two within 1,000 examples, depending on the class name that seeds it: too much luck
+    # for a test; the fine machine's test above covers bad-quorum). vote-before-persist needs
+    # a crash inside the vote window, which its fault plans draw: every sequence tried found
+    # it within 300 examples (0.7-5 s).
+    CoarseVoteBeforePersist.trace_directory = str(tmp_path)
+    exc = _find(CoarseVoteBeforePersist, max_examples=300, stateful_step_count=20)
     steps = _steps(exc)
-    print(f"bad-quorum shrunk program: {len(steps)} steps: {steps}")
+    print(f"vote-before-persist shrunk program: {len(steps)} steps: {steps}")
     assert 1 <= len(steps) <= 20, steps
-    assert read_trace(BadQuorum.last_trace).violation["property"] in str(exc)
-    machine, violated = replay_trace(BadQuorum.last_trace)
+    last = CoarseVoteBeforePersist.last_trace
+    assert read_trace(last).violation["property"] == "acceptor_term_monotonic"
+    assert "acceptor_term_monotonic" in str(exc)
+    machine, violated = replay_trace(last)
     assert violated == machine.failed is not None
