@@ -20,8 +20,10 @@ list, and :class:`WalAdapter` replays any sub-list on an untimed
   :class:`~modelcheck.system.FireTimer`; a safekeeper's ``crash`` /
   ``restart`` -> :class:`~modelcheck.system.Crash` / ``Restart``;
 * a proposer launch (a new node, as in the scenario) -> :class:`Launch`
-  (crashes the previous proposer; a normal launch starts at the LSN the last
-  sync-safekeepers run returned, so it needs one that finished);
+  (crashes the previous proposer, unless the trace logged ``linger`` for it
+  just before: scenario ``walproposer-overlap`` leaves it running; a normal
+  launch starts at the LSN the last sync-safekeepers run returned, so it
+  needs one that finished);
 * ``write_wal`` -> :class:`WriteTx` (the compute writes and wakes its proposer).
 
 Each step carries its original time, and a handler sees that time as
@@ -74,10 +76,12 @@ __all__ = ["Launch", "Timed", "WalAdapter", "WriteTx", "translate"]
 
 @dataclass(frozen=True, slots=True)
 class Launch:
-    """Start proposer ``node`` (sync-safekeepers when ``sync``), crashing the previous one."""
+    """Start proposer ``node`` (sync-safekeepers when ``sync``), crashing the previous one
+    unless ``linger`` (the overlap scenario left it running)."""
 
     node: int
     sync: bool
+    linger: bool = False
     kind: ClassVar[str] = "launch"
 
 
@@ -122,6 +126,7 @@ def translate(trace: Any, acceptors: int) -> tuple[list[Timed], dict[int, list[i
     late_drops: list[tuple[int, tuple[int, int, int]]] = []
     attempts: list[tuple[int, int, int, int]] = []  # (proposer, t, safekeeper, coin)
     launched: set[int] = set()
+    linger = False  # the next launch leaves the current proposer running
     early_writes: dict[int, list[Timed]] = {}
 
     def key(cid: int) -> tuple[int, int, int]:
@@ -155,9 +160,12 @@ def translate(trace: Any, acceptors: int) -> tuple[list[Timed], dict[int, list[i
             counts[(cid, side)] = n + 1
             msgs[e.id] = (cid, side, n)
         elif k == "start" and node >= acceptors and f.get("incarnation") == 0:
-            out.append(Timed(Launch(node, sync.get(node, True)), t))
+            out.append(Timed(Launch(node, sync.get(node, True), linger), t))
+            linger = False
             launched.add(node)
             out.extend(early_writes.pop(node, []))
+        elif k == "linger" and node >= acceptors:
+            linger = True
         elif k == "crash" and node < acceptors:
             out.append(Timed(Crash(node), t))
         elif k == "restart" and node < acceptors:
@@ -344,7 +352,7 @@ class _Run:
             return False
         if not a.sync and (self.wp is None or not self.wp_sync or self.sync_result is None):
             return False  # a normal proposer starts where a finished sync run said
-        if self.wp is not None and s.nodes[self.wp].alive:
+        if self.wp is not None and s.nodes[self.wp].alive and not a.linger:
             s._apply(Crash(self.wp))
             self.observer.node_down(s.nodes[self.wp])
         lsn = 0
@@ -457,7 +465,8 @@ class WalAdapter:
     def describe(step: Timed) -> str:
         a = step.action
         if isinstance(a, Launch):
-            return f"launch {'sync ' if a.sync else ''}proposer node={a.node}"
+            linger = " (previous lingers)" if a.linger else ""
+            return f"launch {'sync ' if a.sync else ''}proposer node={a.node}{linger}"
         if isinstance(a, WriteTx):
             return f"write {a.n} tx node={a.node}"
         return describe(a)
@@ -467,6 +476,8 @@ class WalAdapter:
         a = step.action
         if isinstance(a, Launch):
             out: dict[str, Any] = {"kind": "launch", "node": a.node, "sync": a.sync}
+            if a.linger:
+                out["linger"] = True
         elif isinstance(a, WriteTx):
             out = {"kind": "write_tx", "node": a.node, "n": a.n}
         else:
@@ -484,7 +495,7 @@ class WalAdapter:
         kind = d.get("kind")
         try:
             if kind == "launch":
-                return Timed(Launch(int(d["node"]), bool(d["sync"])), t)
+                return Timed(Launch(int(d["node"]), bool(d["sync"]), bool(d.get("linger"))), t)
             if kind == "write_tx":
                 return Timed(WriteTx(int(d["node"]), int(d["n"])), t)
         except (KeyError, TypeError, ValueError) as exc:
@@ -509,14 +520,23 @@ class WalAdapter:
 
     def order_hint(self, steps: Sequence[Timed]) -> list[list[int]]:
         """Order only: a launch crashes the previous proposer, so it comes after every
-        step of the proposers launched before it."""
+        step of the proposers crashed so far (a lingering one keeps running: its steps
+        are free to come later)."""
         out: list[list[int]] = []
-        earlier: list[int] = []
+        by_lane: dict[int, list[int]] = {}
+        dead: set[int] = set()
+        current: int | None = None
         for j, st in enumerate(steps):
-            lane = self.lane(st)
-            out.append(list(earlier) if isinstance(st.action, Launch) else [])
+            lane, a = self.lane(st), st.action
+            if isinstance(a, Launch):
+                if current is not None and not a.linger:
+                    dead.add(current)
+                current = a.node
+                out.append(sorted(i for d in dead for i in by_lane.get(d, [])))
+            else:
+                out.append([])
             if lane >= self.acceptors:
-                earlier.append(j)
+                by_lane.setdefault(lane, []).append(j)
         return out
 
     def run(self, steps: Sequence[Timed], *, record: bool = False, recorder: Any = None,

@@ -40,6 +40,10 @@ exists) or the budget ends. Secondary objective: z3 orders the kept steps
 with the fewest switches between nodes, keeping every lane's order and every
 need first; that order is replayed again and used only if it violates too.
 
+A *crash* (an actor raised) counts as the same violation only when the same
+task raised the same exception with the same message, LSNs aside
+(:func:`crash_signature`): a shorter run that crashes elsewhere is refuted.
+
 "Minimal" means minimal among the interleavings of the original trace's
 events (sub-sequences of its steps, in any order the constraints allow);
 the header says so, with the proof's basis.
@@ -47,6 +51,7 @@ the header says so, with the proof's basis.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -57,8 +62,8 @@ from modelcheck._minimize_system import MachineAdapter, needs_of
 from modelcheck.errors import ModelcheckError, TraceError
 from modelcheck.trace import Trace, TraceRecorder
 
-__all__ = ["CLAIM", "MinimizeError", "MinimizeReport", "adapter_for", "minimize_trace",
-           "replay_minimized"]
+__all__ = ["CLAIM", "MinimizeError", "MinimizeReport", "adapter_for", "crash_signature",
+           "minimize_trace", "replay_minimized"]
 
 DEFAULT_SCENARIO = "walproposer"  # as ``modelcheck run``'s default
 CLAIM = "minimal among the interleavings of the original trace's events"
@@ -127,6 +132,21 @@ def adapter_for(trace: Trace) -> Any:
     return factory(trace)
 
 
+_LSN = re.compile(r"\b[0-9A-F]+/[0-9A-F]+\b")
+_AT = re.compile(r" at t=\d+ ms")
+
+
+def crash_signature(message: str) -> str:
+    """A crash message without its time and LSNs: ``task sk1/actor failed: Error: text``."""
+    return _LSN.sub("LSN", _AT.sub("", message))
+
+
+def _same(violation: dict[str, Any] | None, target: str, crash: str | None) -> bool:
+    if violation is None or violation["property"] != target:
+        return False
+    return crash is None or crash_signature(str(violation.get("message", ""))) == crash
+
+
 def _inner(adapter: Any, step: Any) -> Any:
     inner = getattr(adapter, "inner", None)
     return inner(step) if inner is not None else step
@@ -142,8 +162,11 @@ def minimize_trace(trace: Trace, *, property: str | None = None, budget_s: float
     if not target:
         raise MinimizeError("the trace records no violation; give --property NAME")
     adapter = adapter_for(trace)
+    crash = None
+    if target == "crash" and violation and violation.get("property") == "crash":
+        crash = crash_signature(str(violation.get("message", "")))
     full = adapter.run(adapter.actions, record=True, target=target)
-    if full.violation is None or full.violation["property"] != target:
+    if not _same(full.violation, target, crash):
         found = (f"{full.violation['property']}: {full.violation['message']}"
                  if full.violation else "no violation")
         raise MinimizeError(f"the action-level replay of the trace does not break {target!r} "
@@ -160,7 +183,7 @@ def minimize_trace(trace: Trace, *, property: str | None = None, budget_s: float
 
     def oracle(order: list[int]) -> list[int] | None:
         out = adapter.run([steps[i] for i in order], target=target)
-        if out.violation is None or out.violation["property"] != target:
+        if not _same(out.violation, target, crash):
             return None
         return [order[p] for p in out.applied]
 
