@@ -70,10 +70,14 @@ def quorum(n: int, mutants: Mutants = NONE) -> int:
 # -- what ``modelcheck hunt`` needs to know about this protocol ------------------------------
 
 #: Explorer runs per spec mutant, tried in order within the hunt's budget: (proposers,
-#: acceptors, max_term, max_entries). Figure 8 needs four terms (PROTOCOL.md 4, #1).
+#: acceptors, max_term, max_entries). Figure 8 needs four terms (PROTOCOL.md 4, #1) and two
+#: entries (the mutant differs only when a quorum holds part of the donor's WAL, not all of it:
+#: with one entry there is no such part), but one proposer: RestartProposer walks a single
+#: proposer through every term, and a second one only multiplies the states (p1 a3 t4 l2 finds
+#: it at depth 25 in about 7 s; p2 a3 t4 l2 does not in 60 s).
 SPEC_BOUNDS: dict[str, tuple[tuple[int, int, int, int], ...]] = {
     "bad-quorum": ((2, 3, 2, 1), (2, 3, 2, 2)),
-    "commit-previous-term": ((2, 3, 4, 1), (2, 3, 4, 2)),
+    "commit-previous-term": ((1, 3, 4, 2), (2, 3, 4, 2)),
 }
 
 

@@ -139,6 +139,18 @@ def test_explore_driver_finds_bad_quorum_with_a_short_trace(tmp_path):
     assert main(["replay", r.trace_path]) == 1  # the counterexample replays on the model
 
 
+def test_explore_driver_finds_figure_8(tmp_path):
+    # commit-previous-term (Raft's figure 8) needs four terms and two entries; one proposer
+    # restarting through the terms reaches it (spec p1 a3 t4 l2, depth 25, ~7 s idle).
+    r = hunt("commit-previous-term", "explore", 60, trace_dir=str(tmp_path))
+    assert r.found and r.model == "spec p1 a3 t4 l2", r.note
+    assert r.property in ("CommittedNotTruncated", "LogSafety")
+    t = load_trace(r.trace_path)
+    assert t.header["mutant"] == "commit-previous-term"
+    assert sum(a["label"].startswith("RestartProposer") for a in t.actions) >= 3  # 4 terms
+    assert main(["replay", r.trace_path]) == 1  # the counterexample replays on the model
+
+
 def test_hypothesis_driver_finds_shrinks_and_its_trace_replays(tmp_path):
     from modelcheck.stateful import replay_trace
 
