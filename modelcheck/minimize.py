@@ -134,6 +134,7 @@ def adapter_for(trace: Trace) -> Any:
 
 _LSN = re.compile(r"\b[0-9A-F]+/[0-9A-F]+\b")
 _AT = re.compile(r" at t=\d+ ms")
+_TASK = re.compile(r"task \S+ failed at t=\d+ ms: ")
 
 
 def crash_signature(message: str) -> str:
@@ -162,9 +163,10 @@ def minimize_trace(trace: Trace, *, property: str | None = None, budget_s: float
     if not target:
         raise MinimizeError("the trace records no violation; give --property NAME")
     adapter = adapter_for(trace)
-    crash = None
-    if target == "crash" and violation and violation.get("property") == "crash":
-        crash = crash_signature(str(violation.get("message", "")))
+    crash = None  # a recorded actor failure: the minimised run must fail the same way
+    message = str((violation or {}).get("message", ""))
+    if target == "crash" and (violation or {}).get("property") == "crash" and _TASK.match(message):
+        crash = crash_signature(message)
     full = adapter.run(adapter.actions, record=True, target=target)
     if not _same(full.violation, target, crash):
         found = (f"{full.violation['property']}: {full.violation['message']}"
