@@ -7,8 +7,12 @@ whether z3 proved the result minimal (goal: every one proven within 60 s).
 Side by side in the same run: Hypothesis' shrunk program for the same
 mutant (the coarse walproposer machine, ``actors.mutants.HUNT_TARGET``),
 and for the spec, BMC's shortest counterexample against the explorer's BFS.
+The random hunt's finds in scenario ``walproposer-overlap`` (a replaced
+proposer may linger; ``--overlap MUTANT:SEED,...``) get rows of their own;
+``--only-overlap`` runs just those.
 
     python -m benchmarks.bench_minimize [--seeds 150] [--budget-s 60] [--hypothesis]
+                                        [--overlap M:S,...] [--only-overlap]
 """
 
 from __future__ import annotations
@@ -23,11 +27,13 @@ from actors.spec import SpecModel
 from actors.spec_bmc import bmc
 from modelcheck._trace_run import record_seed, replay_trace
 from modelcheck.explore import explore
-from modelcheck.minimize import minimize_trace
+from modelcheck.minimize import crash_signature, minimize_trace
 from modelcheck.sim import load_scenario
 from modelcheck.trace import load_trace
 
 FALSE_ALARMS = set(HUNT_TARGET.false_alarm_properties)
+# what `modelcheck hunt --mutant M --driver random` found (odd seeds: walproposer-overlap)
+OVERLAP_FINDS = "accept-stale-append:417,term-history-not-persisted:323"
 
 
 def first_failures(seeds: int) -> list[tuple[str, int, str]]:
@@ -44,8 +50,9 @@ def first_failures(seeds: int) -> list[tuple[str, int, str]]:
     return out
 
 
-def minimise_row(mutant: str, seed: int, budget_s: float) -> dict:
-    _, trace = record_seed("walproposer", seed, mutant=mutant)
+def minimise_row(mutant: str, seed: int, budget_s: float,
+                 scenario: str = "walproposer") -> dict:
+    _, trace = record_seed(scenario, seed, mutant=mutant)
     row = {"mutant": mutant, "seed": seed, "property": trace.violation["property"],
            "events": len(trace.events)}
     try:
@@ -54,10 +61,15 @@ def minimise_row(mutant: str, seed: int, budget_s: float) -> dict:
         row["error"] = str(exc)[:90]
         return row
     again = replay_trace(report.trace)
+    same = again.reproduced
+    if row["property"] == "crash":  # and the same actor failing the same way
+        same = same and (crash_signature(again.result.message)
+                         == crash_signature(trace.violation["message"]))
+        row["failure"] = crash_signature(trace.violation["message"])
     row.update(steps=report.original_length, min_steps=report.minimized_length,
                min_events=len(report.trace.events), replays=report.replays,
                seconds=report.elapsed_s, proven=report.proven_minimal,
-               replays_same=again.reproduced)
+               replays_same=same)
     return row
 
 
@@ -81,6 +93,28 @@ def hypothesis_row(mutant: str, budget_s: float) -> dict:
     return row
 
 
+def overlap_rows(spec: str, budget_s: float) -> None:
+    """Rows for the random hunt's walproposer-overlap finds (``MUTANT:SEED,...``)."""
+    finds = [item.rsplit(":", 1) for item in spec.split(",") if item.strip()]
+    if not finds:
+        return
+    print("\n### minimize (walproposer-overlap, the random hunt's finds)")
+    print("| mutant | seed | property | events | steps | minimised steps (events) | replays "
+          "| time s | proven | replays to same violation |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for mutant, seed in finds:
+        r = minimise_row(mutant.strip(), int(seed), budget_s, "walproposer-overlap")
+        head = f"| {mutant} | {seed} | {r['property']} | {r['events']} |"
+        if "error" in r:
+            print(f"{head} - | not minimised: {r['error']} | | | | |", flush=True)
+            continue
+        print(f"{head} {r['steps']} | {r['min_steps']} ({r['min_events']}) | {r['replays']} | "
+              f"{r['seconds']:.1f} | {'yes' if r['proven'] else 'no'} | "
+              f"{'yes' if r['replays_same'] else 'NO'} |", flush=True)
+        if "failure" in r:
+            print(f"  failure: {r['failure']}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, default=150)
@@ -89,8 +123,16 @@ def main() -> None:
                     help="also run Hypothesis' walproposer machine on each mutant")
     ap.add_argument("--hypothesis-s", type=float, default=60.0,
                     help="Hypothesis budget per mutant (default 60)")
+    ap.add_argument("--overlap", default=OVERLAP_FINDS,
+                    help="walproposer-overlap finds to minimise, MUTANT:SEED,... "
+                         f"(default {OVERLAP_FINDS}; '' for none)")
+    ap.add_argument("--only-overlap", action="store_true",
+                    help="run only the walproposer-overlap rows")
     args = ap.parse_args()
     print("note: the machine is shared (other helpers' work was running); times are wall")
+    overlap_rows(args.overlap, args.budget_s)
+    if args.only_overlap:
+        return
     print(f"\n### minimize (walproposer, first failing seed < {args.seeds} per mutant/property)")
     print("| mutant | seed | property | events | steps | minimised steps (events) | replays "
           "| time s | proven | replays to same violation |")
