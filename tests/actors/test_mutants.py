@@ -119,3 +119,71 @@ def test_overlap_scenario_keeps_the_seeds_schedule_lets_proposers_linger_and_is_
     # a seed where nothing lingers is the default scenario's run
     plain = next(r for r in results if r.seed not in lingered)
     assert plain.log_digest == WalproposerScenario().run_seed(plain.seed).log_digest
+
+
+def _stale_tail_schedule(machine: object) -> None:
+    """A schedule that leaves safekeeper 0 a stale tail and restarts it in the window after
+    ProposerElected (truncation) and before new WAL covers the tail.
+
+    The compute writes to sk0 alone (sk1 and sk2 isolated); the next compute is elected by
+    sk1 and sk2 (sk0 isolated), so its term starts below sk0's end of WAL; once healed, sk0
+    truncates on ProposerElected and is restarted before the compute writes again. Correct:
+    the truncation erased the tail, sk0 comes back with its end of WAL at the term start.
+    skip-truncate: the old bytes are still there and still chain by their prev links to the
+    common prefix, so the restart's end-of-WAL scan finds the stale end, sk0 reports it as
+    its flush LSN in the new term, and the walproposer would stream from past its own WAL.
+    """
+    m, r = machine, machine.run
+    seeds = iter(range(1, 10_000))
+
+    def run(ms: int) -> None:
+        while ms > 0:
+            m.run_for(ms=min(500, ms), seed=next(seeds))
+            ms -= 500
+
+    def wait(cond: object, step_ms: int, limit_ms: int = 20_000) -> None:
+        for _ in range(limit_ms // step_ms):
+            if cond():
+                return
+            run(step_ms)
+        raise AssertionError("the schedule did not reach its next stage")
+
+    def compute_up() -> bool:
+        return r.wp is not None and not r.wp_sync and r.wp.alive and r.wp.exit is None
+
+    wait(compute_up, 100)
+    run(1500)
+    m.write_tx(n=2)
+    run(1000)
+    m.isolate(i=1)
+    m.isolate(i=2)
+    m.write_tx(n=5)  # reaches sk0 only: never committed
+    run(300)
+    m.heal()
+    m.isolate(i=0)
+    m.restart_walproposer()
+    wait(compute_up, 100)
+    run(300)
+    m.heal()
+    wait(lambda: any("node=0 truncate" in line and "dropped=0" not in line
+                     for line in r.world.log_lines()), 50)
+    m.restart_safekeeper(i=0)
+    run(3000)
+    m.write_tx(n=3)
+    run(3000)
+
+
+def test_skip_truncate_is_a_real_bug_on_a_directed_schedule(tmp_path, monkeypatch):
+    # No driver finds skip-truncate within 60 s (BENCHMARKS.md ## power); this schedule
+    # shows the deviation is harmful (and the correct protocol is not) on the same steps.
+    from actors.stateful import WalConsensusMachine
+
+    monkeypatch.setattr(WalConsensusMachine, "trace_directory", str(tmp_path))
+    correct = WalConsensusMachine()
+    _stale_tail_schedule(correct)
+    assert correct.failed is None
+    assert "tli_loaded flush=0/149F0F0" in "\n".join(correct.run.world.log_lines())
+    buggy = HUNT_TARGET.machine("skip-truncate")()
+    with pytest.raises(AssertionError, match="startStreamingAt 0/149F1C8 > availableLsn"):
+        _stale_tail_schedule(buggy)
+    assert "tli_loaded flush=0/149F1C8" in "\n".join(buggy.run.world.log_lines())
