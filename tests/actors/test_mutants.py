@@ -44,6 +44,10 @@ FASTEST = {
     # needs WAL from below what the proposer holds (its assertion, a crash outcome)
     "term-history-not-persisted": ("random", {"first_seed": 320}, {"crash", "log_safety",
                                                                    "log_monotonic"}),
+    # the stale tail a safekeeper kept is counted in a later term's commit (first random
+    # find: seed 5282, 55 s of a 60 s hunt from seed 0 on an idle machine)
+    "skip-truncate": ("random", {"first_seed": 5280}, {"log_safety", "crash",
+                                                       "final_state"}),
 }
 
 
