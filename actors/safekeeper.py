@@ -14,7 +14,13 @@ Appends are processed without flushing; a flush timer at the same virtual
 instant (after the messages already queued have been handled) flushes once
 and answers every connection that appended, like the original's
 NoFlushAppendRequest + FlushWAL. Every ``bail!`` of the original raises
-:class:`SafekeeperError`: the world reports it as a crash outcome.
+:class:`SafekeeperError`: the world reports it as a crash outcome, as Neon's
+simulator panics on them. One kind is a connection's error instead,
+:class:`WalContinuityError` (an append that would rewrite WAL or leave a gap):
+a walproposer's previous connection can still deliver appends after it has
+reconnected and re-run the election on a new one (TCP data already sent is
+delivered even after the sender closed), and a real safekeeper then fails
+that connection only; the node closes it, logs ``conn_error`` and goes on.
 """
 
 from __future__ import annotations
@@ -46,7 +52,8 @@ from modelcheck.network import Endpoint
 from pgwal.decoder import WalDecoder, find_end_of_wal
 from pgwal.lsn import format_lsn
 
-__all__ = ["ControlFile", "Safekeeper", "SafekeeperConfig", "SafekeeperError", "SafekeeperView"]
+__all__ = ["ControlFile", "Safekeeper", "SafekeeperConfig", "SafekeeperError", "SafekeeperView",
+           "WalContinuityError"]
 
 CONTROL_FILE = "safekeeper.control"
 DEFAULT_SEGMENT_SIZE = 16 * 1024 * 1024
@@ -55,6 +62,11 @@ _MUTANT_DELAY_MS = 50  # how long a mutant leaves its window open (persist/fsync
 
 class SafekeeperError(ProtocolError):
     """A protocol violation detected by a safekeeper (every ``bail!`` of the original)."""
+
+
+class WalContinuityError(SafekeeperError):
+    """An append that does not continue the WAL written so far (rewrite or gap): fails its
+    connection, not the node (see the module docstring)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,7 +361,13 @@ class Safekeeper(Actor):
             self._send(ctx, conn.ep, AppendResponse(self.control.generation, self.term, 0, 0))
             return
         if msg.wal_data:
-            self._write_wal(msg.begin_lsn, msg.wal_data)
+            try:
+                self._write_wal(msg.begin_lsn, msg.wal_data)
+            except WalContinuityError as exc:
+                ctx.log("conn_error", conn=conn.ep.conn, error=str(exc))
+                self.conns.pop(conn.ep.conn, None)
+                ctx.close(conn.ep)
+                return
         # commit-lsn-regress: the proposer's commit LSN is taken as it comes, even 0/0 (a new
         # proposer's "not known yet") and even below our own.
         if msg.commit_lsn or "commit-lsn-regress" in self.cfg.mutants:
@@ -360,10 +378,10 @@ class Safekeeper(Actor):
 
     def _write_wal(self, begin: int, data: bytes) -> None:
         if self.write_lsn > begin:
-            raise SafekeeperError(f"write_wal rewrites WAL written before: write_lsn "
+            raise WalContinuityError(f"write_wal rewrites WAL written before: write_lsn "
                                   f"{format_lsn(self.write_lsn)} > begin {format_lsn(begin)}")
         if self.write_lsn < begin and self.write_lsn != 0:
-            raise SafekeeperError(f"write_wal creates a gap: write_lsn "
+            raise WalContinuityError(f"write_wal creates a gap: write_lsn "
                                   f"{format_lsn(self.write_lsn)} < begin {format_lsn(begin)}")
         if self._decoder is None or self.write_lsn == 0:
             self.write_lsn = self.write_record_lsn = begin

@@ -148,9 +148,16 @@ def test_elected_truncates_divergent_tail_but_never_committed_data():
     ctx = _ctx(disk)
     sk.on_message(ctx, EP, ProposerElected(0, 2, mid, ((1, INITDB_LSN), (2, mid))))
     assert sk.write_lsn == mid
-    with pytest.raises(SafekeeperError, match="rewrites WAL"):
-        sk.on_message(_ctx(disk), EP, AppendRequest(0, 2, INITDB_LSN, INITDB_LSN + 8, 0, 0,
-                                                    data[:8]))
+    # An append that would rewrite WAL fails its connection (a stale connection of the same
+    # proposer can deliver late), not the node: closed, logged, nothing written.
+    ctx = _ctx(disk)
+    sk.on_message(ctx, EP, AppendRequest(0, 2, INITDB_LSN, INITDB_LSN + 8, 0, 0, data[:8]))
+    assert ("close", EP) in ctx.effects and not _sent(ctx)
+    assert any(e[0] == "log" and e[1] == "conn_error" and "rewrites WAL" in dict(e[2])["error"]
+               for e in ctx.effects)
+    assert sk.write_lsn == mid and EP.conn not in sk.conns
+    with pytest.raises(SafekeeperError, match="never accepted"):
+        sk.on_message(_ctx(disk), EP, AppendRequest(0, 2, mid, mid, 0, 0, b""))
 
 
 def test_find_highest_common_point_vectors_from_the_original():
