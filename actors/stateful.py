@@ -47,13 +47,12 @@ from modelcheck.actor import Context
 from modelcheck.choice import Chooser, SeededChooser
 from modelcheck.errors import InvalidArgument, TaskFailed, TraceError
 from modelcheck.network import Endpoint
-from modelcheck.stateful import SystemMachine, WorldMachine
+from modelcheck.stateful import SystemMachine, WorldMachine, fair_step
 from modelcheck.system import (
     Budgets,
     Command,
     Crash,
     Deliver,
-    Disconnect,
     Isolate,
     Restart,
     System,
@@ -383,17 +382,12 @@ class FineWalConsensusMachine(SystemMachine):
     def settle(self) -> None:
         """A macro step: deliver what is in flight, fairly, until nothing is (or the timers
         due now, such as a safekeeper's zero-delay flush); at most ``settle_steps`` events."""
-        system, turn = self.system, 0
+        turn = 0
         for _ in range(self.settle_steps):
-            enabled = [a for a in self.enabled_now() if type(a) in (Deliver, Disconnect)]
-            if enabled:
-                action = enabled[turn % len(enabled)]
-                turn += 1
-            else:
-                due = [a for at, a in system.due_timers() if at <= system.now]
-                if not due:
-                    return
-                action = due[0]
+            action, turn = fair_step(self.system, turn, enabled=self.enabled_now(),
+                                     due_now_only=True)
+            if action is None:
+                return
             self.apply_action(action)
             if self.failed is not None:
                 return
@@ -458,15 +452,9 @@ class FineWalConsensusMachine(SystemMachine):
                 continue
             if self.wp.exit is not None and not self.wp_sync:
                 self._launch(sync=True)
-            enabled = [a for a in system.enabled_actions() if type(a) in (Deliver, Disconnect)]
-            if enabled:
-                action = enabled[turn % len(enabled)]
-                turn += 1
-            else:
-                timers = system.due_timers()
-                if not timers:
-                    break
-                action = timers[0][1]
+            action, turn = fair_step(system, turn)
+            if action is None:
+                break
             self.apply_action(action)
         if self.failed is None:
             self.observer.violations.extend(self.checker.finish(self.observe(), system.now))

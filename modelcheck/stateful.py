@@ -353,6 +353,25 @@ class SystemMachine(PropertyChecks, RuleBasedStateMachine):
         self._finish_checks(self.observe(), liveness=self.liveness_steps > 0)
 
 
+def fair_step(system: System, turn: int, *, enabled: list | None = None,
+              due_now_only: bool = False) -> tuple[Any, int]:
+    """The next action of a fair, fault-free schedule, and the next ``turn``.
+
+    Deliveries and disconnects go round-robin over the enabled ones (``enabled``
+    defaults to ``system.enabled_actions()``); when none is enabled, the
+    earliest due timer fires (only one due by now with ``due_now_only``).
+    ``None`` when nothing can happen.
+    """
+    moves = [a for a in (system.enabled_actions() if enabled is None else enabled)
+             if type(a) in (Deliver, Disconnect)]
+    if moves:
+        return moves[turn % len(moves)], turn + 1
+    timers = system.due_timers()
+    if due_now_only:
+        timers = [(at, a) for at, a in timers if at <= system.now]
+    return (timers[0][1] if timers else None), turn
+
+
 def calm_run(system: System, steps: int, after_step: Callable[[], None] | None = None,
              apply: Callable[[Any], None] | None = None,
              restart: Callable[[Any], bool] | None = None) -> int:
@@ -372,15 +391,9 @@ def calm_run(system: System, steps: int, after_step: Callable[[], None] | None =
             apply(Restart(node.nid))
     turn = 0
     for taken in range(steps):
-        enabled = [a for a in system.enabled_actions() if type(a) in (Deliver, Disconnect)]
-        if enabled:
-            action = enabled[turn % len(enabled)]
-            turn += 1
-        else:
-            timers = system.due_timers()
-            if not timers:
-                return taken
-            action = timers[0][1]
+        action, turn = fair_step(system, turn)
+        if action is None:
+            return taken
         apply(action)
         if after_step is not None:
             after_step()
