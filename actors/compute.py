@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from actors.walstore import FlatWal
+from modelcheck.disk import Disk
 from pgwal.encoder import WalEncoder
 from pgwal.lsn import format_lsn
 from pgwal.record import RelFileLocator
@@ -87,3 +89,12 @@ class Compute:
         data = enc.bytes_between(start, end)
         enc.discard_before(end)
         return start, end, data
+
+    def write_durably(self, disk: Disk, count: int, wal_base_lsn: int) -> tuple[int, int]:
+        """Append ``count`` transactions to the node's WAL file (base ``wal_base_lsn``) on
+        ``disk`` and fsync them, as PostgreSQL does before a commit returns; ``(start, end)``."""
+        start, end, data = self.write_tx(count)
+        wal = FlatWal(disk, wal_base_lsn)
+        wal.write(start, data)
+        wal.fsync()
+        return start, end

@@ -55,16 +55,14 @@ from actors._impl_observe import (
     observe,
     on_event,
 )
-from actors.compute import Compute, Latch, RecordIndex
+from actors.compute import Compute, RecordIndex
 from actors.mutants import parse_mutants
 from actors.safekeeper import Safekeeper, SafekeeperConfig
 from actors.walproposer import EXITED, WalProposer, WalProposerConfig
-from actors.walstore import FlatWal
 from modelcheck._explore_model import stable_encode
 from modelcheck._system_state import ACCEPT
 from modelcheck.choice import Chooser
 from modelcheck.errors import InvalidArgument, TaskFailed
-from modelcheck.network import Endpoint
 from modelcheck.system import (
     Budgets,
     Command,
@@ -151,12 +149,8 @@ class ComputeProposer(WalProposer):
         if self.state == EXITED:
             return
         self.compute = copy.deepcopy(self.compute)  # shared with the parent state's copy
-        start, end, data = self.compute.write_tx(arg)
-        wal = FlatWal(ctx.disk, self.cfg.wal_base_lsn)
-        wal.write(start, data)
-        wal.fsync()
-        ctx.log("write_wal", start=format_lsn(start), end=format_lsn(end), cnt=arg)
-        self.on_message(ctx, Endpoint(-1, ctx.node, ctx.node, 0), Latch(end))
+        start, end = self.compute.write_durably(ctx.disk, arg, self.cfg.wal_base_lsn)
+        self.wal_written(ctx, start, end, arg)
 
 
 class _Factory:

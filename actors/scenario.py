@@ -37,7 +37,7 @@ from actors.mutants import NONE, Mutants, parse_mutants, quorum
 from actors.observer import Observer
 from actors.safekeeper import Safekeeper, SafekeeperConfig
 from actors.walproposer import WalProposer, WalProposerConfig
-from actors.walstore import FlatWal, WalFiles
+from actors.walstore import WalFiles
 from modelcheck.choice import SeededChooser
 from modelcheck.errors import TaskFailed
 from modelcheck.network import Delay, Endpoint, NetworkOptions
@@ -271,10 +271,7 @@ class WalproposerRun:
             self.skipped_writes += 1
             return
         assert self.compute is not None
-        start, end, data = self.compute.write_tx(n)
-        wal = FlatWal(wp.disk, WAL_BASE_LSN)
-        wal.write(start, data)
-        wal.fsync()
+        start, end = self.compute.write_durably(wp.disk, n, WAL_BASE_LSN)
         self.world.log(wp, "write_wal", start=format_lsn(start), end=format_lsn(end), cnt=n)
         self.observer.written(end)
         wp.inbox.send(("msg", Endpoint(-1, wp.nid, wp.nid, 0), Latch(end), 0))

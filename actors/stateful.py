@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
 
-from actors.compute import INITDB_LSN, Compute, Latch, RecordIndex
+from actors.compute import INITDB_LSN, Compute, RecordIndex
 from actors.mutants import parse_mutants, quorum
 from actors.observer import Observer
 from actors.safekeeper import Safekeeper, SafekeeperConfig
@@ -42,11 +42,9 @@ from actors.scenario import (
     generate_network_opts,
 )
 from actors.walproposer import WalProposer, WalProposerConfig
-from actors.walstore import FlatWal
 from modelcheck.actor import Context
 from modelcheck.choice import Chooser, SeededChooser
 from modelcheck.errors import InvalidArgument, TaskFailed, TraceError
-from modelcheck.network import Endpoint
 from modelcheck.stateful import SystemMachine, WorldMachine, fair_step
 from modelcheck.system import (
     Budgets,
@@ -59,7 +57,6 @@ from modelcheck.system import (
     action_to_dict,
 )
 from modelcheck.system import Heal as HealAction
-from pgwal.lsn import format_lsn
 from properties.consensus import commit_progress, consensus_properties
 from properties.core import Checker, Outcome
 from properties.view import Vote
@@ -211,12 +208,8 @@ class CommandedWalProposer(WalProposer):
         if name != "write_tx" or self.compute is None or arg < 1:
             raise InvalidArgument(f"walproposer command {name!r}({arg}): expected write_tx(n>=1)"
                                   " on a normal (non-sync) walproposer")
-        start, end, data = self.compute.write_tx(arg)
-        wal = FlatWal(ctx.disk, self.cfg.wal_base_lsn)
-        wal.write(start, data)
-        wal.fsync()
-        ctx.log("write_wal", start=format_lsn(start), end=format_lsn(end), cnt=arg)
-        self.on_message(ctx, Endpoint(-1, ctx.node, ctx.node, 0), Latch(end))
+        start, end = self.compute.write_durably(ctx.disk, arg, self.cfg.wal_base_lsn)
+        self.wal_written(ctx, start, end, arg)
 
 
 class FineWalConsensusMachine(SystemMachine):

@@ -193,6 +193,13 @@ class WalProposer(Actor):
 
     # -- events ------------------------------------------------------------------------------
 
+    def wal_written(self, ctx: Context, start: int, end: int, count: int) -> None:
+        """The compute of this node made ``[start, end)`` durable (``count`` transactions):
+        log it and wake the proposer as the inbox's :class:`Latch` would (drivers without an
+        inbox, such as the controlled System, call this from a command)."""
+        ctx.log("write_wal", start=format_lsn(start), end=format_lsn(end), cnt=count)
+        self.on_message(ctx, Endpoint(-1, ctx.node, ctx.node, 0), Latch(end))
+
     def on_message(self, ctx: Context, src: Endpoint, msg: Any) -> None:
         if self.state == EXITED:
             return
