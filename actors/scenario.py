@@ -29,7 +29,7 @@ after every actor step, in every part (see :mod:`actors.observer`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from actors.compute import INITDB_LSN, Compute, Latch, RecordIndex
@@ -41,27 +41,12 @@ from actors.walstore import WalFiles
 from modelcheck.choice import SeededChooser
 from modelcheck.errors import TaskFailed
 from modelcheck.network import Delay, Endpoint, NetworkOptions
+from modelcheck.sim import SeedResult
 from modelcheck.world import Node, World
 from pgwal.decoder import decode_buffer
 from pgwal.lsn import format_lsn
 from properties.consensus import commit_progress, consensus_properties
 from properties.core import Checker, Outcome
-
-try:
-    from modelcheck.sim import SeedResult
-except ImportError:  # pragma: no cover - before the campaign runner exists
-    @dataclass
-    class SeedResult:  # type: ignore[no-redef]
-        seed: int
-        outcome: int
-        property: str | None
-        message: str
-        events: int
-        steps: int
-        virtual_ms: int
-        log_digest: str
-        log_lines: list[str] | None = None
-        facts: dict[str, Any] = field(default_factory=dict)
 
 __all__ = [
     "Heal", "Partition", "RestartSafekeeper", "RestartWalProposer", "WalproposerRun",
