@@ -128,6 +128,15 @@ class _Encoder:
         return z3.And(parts)
 
     @staticmethod
+    def pushed(old: Any, new: Any, value: Any) -> list:
+        """``new`` is the log ``old`` with ``value`` (an entry's term) appended, within capacity."""
+        parts = [old.n < new.cap, new.n == old.n + 1]
+        for i in range(new.cap):
+            parts.append(z3.Implies(i < old.n, new.v[i][0] == old.v[i][0]))
+            parts.append(z3.Implies(old.n == i, new.v[i][0] == value))
+        return parts
+
+    @staticmethod
     def same_vote(s: _State, t: _State, p: int, a: int) -> z3.BoolRef:
         return z3.And(s.vhas[p][a] == t.vhas[p][a],
                       z3.Implies(s.vhas[p][a], z3.And(s.vth[p][a].eq(t.vth[p][a]),
@@ -305,10 +314,7 @@ class _Encoder:
 
     def new_entry(self, s: _State, t: _State, p: int) -> z3.BoolRef:
         wal, old = t.wal[p], s.wal[p]
-        parts = [s.lead[p], old.n < wal.cap, wal.n == old.n + 1]
-        for i in range(wal.cap):
-            parts.append(z3.Implies(i < old.n, wal.v[i][0] == old.v[i][0]))
-            parts.append(z3.Implies(old.n == i, wal.v[i][0] == s.term[p]))
+        parts = [s.lead[p], *self.pushed(old, wal, s.term[p])]
         parts += [t.lead[p] == s.lead[p], t.term[p] == s.term[p], t.th[p].eq(s.th[p])]
         for a in range(self.A):
             parts += [self.same_vote(s, t, p, a), self.same_nsl(s, t, p, a)]
@@ -319,10 +325,7 @@ class _Encoder:
         wal, old = t.awal[a], s.awal[a]
         entry = s.wal[p].at(send - 1)
         parts = [s.lead[p], s.aterm[a] == s.term[p], s.nhas[p][a], send <= s.wal[p].n,
-                 old.n < wal.cap, wal.n == old.n + 1, t.nhas[p][a], t.nsl[p][a] == send + 1]
-        for i in range(wal.cap):
-            parts.append(z3.Implies(i < old.n, wal.v[i][0] == old.v[i][0]))
-            parts.append(z3.Implies(old.n == i, wal.v[i][0] == entry))
+                 *self.pushed(old, wal, entry), t.nhas[p][a], t.nsl[p][a] == send + 1]
         parts += [t.aterm[a] == s.aterm[a], t.ath[a].eq(s.ath[a])]
         parts += [t.lead[p] == s.lead[p], t.term[p] == s.term[p], t.th[p].eq(s.th[p]),
                   t.wal[p].eq(s.wal[p])]
